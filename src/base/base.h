@@ -21,7 +21,7 @@ void log_set_instance_id(const char *id);
 int log_level_parse(const char *s, enum log_level *out);
 /* Emit one line. Never blocks for long; a full pipe drops the line and counts it. */
 void log_emit(enum log_level lvl, const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 /* Lines dropped because the sink would block. */
 uint64_t log_lost_count(void);
 
@@ -44,17 +44,18 @@ static inline bool mul_u64(uint64_t a, uint64_t b, uint64_t *out)
 /* ---- guest memory ---- */
 #define GMEM_MAX_REGIONS 3
 struct gmem_region {
-	uint64_t gpa;         /* guest-physical start */
-	uint64_t size;        /* bytes, page multiple */
-	uint8_t *host;        /* host mapping */
+	uint64_t gpa;	      /* guest-physical start */
+	uint64_t size;	      /* bytes, page multiple */
+	uint8_t *host;	      /* host mapping */
 	uint64_t file_offset; /* offset of this region in the memory file / memfd */
 };
 struct gmem {
 	struct gmem_region r[GMEM_MAX_REGIONS];
 	unsigned nr;
 	uint64_t total; /* sum of region sizes */
-	int fd;         /* memfd or snapshot file backing RAM, -1 if anonymous */
-	uint64_t *dirty; /* VMM-side dirty bitmap (1 bit per page, indexed by file offset), or NULL */
+	int fd;		/* memfd or snapshot file backing RAM, -1 if anonymous */
+	uint64_t
+	    *dirty; /* VMM-side dirty bitmap (1 bit per page, indexed by file offset), or NULL */
 };
 
 /* Host pointer for [gpa, gpa+len) if it lies entirely in one RAM region, else NULL.

@@ -75,7 +75,7 @@ int gmem_layout_x86(struct gmem *m, uint64_t mem_size)
 	m->nr = 1;
 	if (mem_size > low) {
 		m->r[1] = (struct gmem_region){
-			.gpa = MMIO32_END, .size = mem_size - low, .file_offset = low};
+		    .gpa = MMIO32_END, .size = mem_size - low, .file_offset = low};
 		m->nr = 2;
 	}
 	m->total = mem_size;
@@ -90,8 +90,8 @@ int gmem_alloc(struct gmem *m)
 	if (ftruncate(fd, (off_t)m->total) < 0)
 		goto fail;
 	for (unsigned i = 0; i < m->nr; i++) {
-		void *p = mmap(NULL, m->r[i].size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
-			       fd, (off_t)m->r[i].file_offset);
+		void *p = mmap(NULL, m->r[i].size, PROT_READ | PROT_WRITE,
+			       MAP_SHARED | MAP_NORESERVE, fd, (off_t)m->r[i].file_offset);
 		if (p == MAP_FAILED)
 			goto fail;
 		m->r[i].host = p;

@@ -28,8 +28,8 @@ int log_level_parse(const char *s, enum log_level *out)
 	static const struct {
 		const char *name;
 		enum log_level lvl;
-	} map[] = {{"off", LOG_OFF},    {"error", LOG_ERROR}, {"warning", LOG_WARN},
-		   {"warn", LOG_WARN},  {"info", LOG_INFO},   {"debug", LOG_DEBUG},
+	} map[] = {{"off", LOG_OFF},	{"error", LOG_ERROR}, {"warning", LOG_WARN},
+		   {"warn", LOG_WARN},	{"info", LOG_INFO},   {"debug", LOG_DEBUG},
 		   {"trace", LOG_TRACE}};
 	for (size_t i = 0; i < ARRAY_SIZE(map); i++) {
 		if (strcasecmp(s, map[i].name) == 0) {

@@ -18,7 +18,7 @@ struct dev_ops {
 	void (*read)(struct dev *d, uint64_t off, uint8_t *data, uint32_t len);
 	void (*write)(struct dev *d, uint64_t off, const uint8_t *data, uint32_t len);
 	void (*reset)(struct dev *d);
-	int (*save)(struct dev *d, struct sbuf *out);      /* field by field, LE */
+	int (*save)(struct dev *d, struct sbuf *out); /* field by field, LE */
 	int (*restore)(struct dev *d, const uint8_t *buf, size_t len);
 	void (*pause)(struct dev *d);
 	void (*resume)(struct dev *d);

@@ -12,12 +12,12 @@ struct hv_vm;
 struct hv_vcpu;
 
 struct hv_caps {
-	bool irqfd;          /* interrupts can be injected through an eventfd */
-	bool ioeventfd;      /* MMIO writes can signal an eventfd without an exit */
-	bool dirty_log;      /* per-slot dirty page logging */
-	bool dirty_log_clear;/* KVM_CLEAR_DIRTY_LOG style manual protect */
-	bool tsc_control;    /* TSC frequency can be set per vCPU */
-	bool kvmclock_ctrl;  /* guest can be told it was paused */
+	bool irqfd;	      /* interrupts can be injected through an eventfd */
+	bool ioeventfd;	      /* MMIO writes can signal an eventfd without an exit */
+	bool dirty_log;	      /* per-slot dirty page logging */
+	bool dirty_log_clear; /* KVM_CLEAR_DIRTY_LOG style manual protect */
+	bool tsc_control;     /* TSC frequency can be set per vCPU */
+	bool kvmclock_ctrl;   /* guest can be told it was paused */
 	uint32_t max_vcpus;
 };
 
@@ -25,9 +25,9 @@ enum hv_exit_kind {
 	HV_EXIT_PIO = 1,
 	HV_EXIT_MMIO,
 	HV_EXIT_HLT,
-	HV_EXIT_SHUTDOWN,       /* triple fault */
-	HV_EXIT_SYSTEM_EVENT,   /* guest asked for reset/shutdown via the hypervisor */
-	HV_EXIT_CANCELLED,      /* hv_vcpu_kick() interrupted the run */
+	HV_EXIT_SHUTDOWN,	/* triple fault */
+	HV_EXIT_SYSTEM_EVENT,	/* guest asked for reset/shutdown via the hypervisor */
+	HV_EXIT_CANCELLED,	/* hv_vcpu_kick() interrupted the run */
 	HV_EXIT_INTERNAL_ERROR, /* emulation failure etc.: stop the VM */
 	HV_EXIT_FAIL_ENTRY,
 	HV_EXIT_UNKNOWN,
@@ -38,10 +38,10 @@ struct hv_exit {
 	union {
 		struct {
 			uint16_t port;
-			uint8_t size;   /* 1, 2 or 4 */
+			uint8_t size; /* 1, 2 or 4 */
 			bool write;
 			uint32_t count; /* rep count */
-			uint8_t *data;  /* size*count bytes, read for writes, filled for reads */
+			uint8_t *data;	/* size*count bytes, read for writes, filled for reads */
 		} pio;
 		struct {
 			uint64_t addr;

@@ -31,8 +31,14 @@ struct boot_source_cfg {
 	char boot_args[2048];
 };
 
-enum cpu_template { CPU_TEMPLATE_NONE = 0, CPU_TEMPLATE_C3, CPU_TEMPLATE_T2, CPU_TEMPLATE_T2S,
-		    CPU_TEMPLATE_T2CL, CPU_TEMPLATE_T2A };
+enum cpu_template {
+	CPU_TEMPLATE_NONE = 0,
+	CPU_TEMPLATE_C3,
+	CPU_TEMPLATE_T2,
+	CPU_TEMPLATE_T2S,
+	CPU_TEMPLATE_T2CL,
+	CPU_TEMPLATE_T2A
+};
 enum huge_pages { HUGE_PAGES_NONE = 0, HUGE_PAGES_2M };
 
 struct machine_cfg {
@@ -88,9 +94,9 @@ struct balloon_cfg {
 
 struct cpuid_modifier {
 	uint32_t leaf, subleaf, flags;
-	uint8_t reg;            /* 0 eax, 1 ebx, 2 ecx, 3 edx */
-	uint32_t set_mask;      /* bits forced to 1 */
-	uint32_t clear_mask;    /* bits forced to 0 */
+	uint8_t reg;	     /* 0 eax, 1 ebx, 2 ecx, 3 edx */
+	uint32_t set_mask;   /* bits forced to 1 */
+	uint32_t clear_mask; /* bits forced to 0 */
 };
 struct msr_modifier {
 	uint32_t addr;
@@ -118,7 +124,7 @@ struct vm_config {
 	struct balloon_cfg balloon;
 	struct cpu_config_cfg cpu_config;
 	char serial_out_path[VM_PATH_MAX]; /* "" = stdout */
-	bool boot_timer;                   /* --boot-timer */
+	bool boot_timer;		   /* --boot-timer */
 };
 
 /* Fill cfg with Firecracker's defaults (1 vCPU, 128 MiB, no devices). */

@@ -26,9 +26,9 @@ struct arch_mmio_dev {
 };
 
 struct arch_x86_config {
-	int kernel_fd;        /* ELF vmlinux (PVH note honoured) or bzImage */
-	int initrd_fd;        /* -1 if none */
-	const char *cmdline;  /* final command line (virtio_mmio.device= entries already added) */
+	int kernel_fd;	     /* ELF vmlinux (PVH note honoured) or bzImage */
+	int initrd_fd;	     /* -1 if none */
+	const char *cmdline; /* final command line (virtio_mmio.device= entries already added) */
 	uint32_t vcpu_count;
 	const struct arch_mmio_dev *mmio; /* virtio-mmio devices for the DSDT */
 	uint32_t n_mmio;
