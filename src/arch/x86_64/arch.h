@@ -43,13 +43,22 @@ struct arch_x86_boot {
 /* Load the kernel and initrd into guest memory and write every boot structure (zero page or
  * PVH start info, e820, command line, GDT, IDT, page tables, MP table, ACPI tables). Fills *out
  * with the BSP's initial registers. Errors: -ENOEXEC (not ELF/bzImage, too old boot protocol),
- * -E2BIG (kernel/initrd/cmdline does not fit), -EIO (read failure). err gets a one-line reason. */
+ * -E2BIG (kernel/initrd/cmdline does not fit), -EIO (read failure), -EINVAL (vcpu_count not in
+ * 1..32, mmio list missing or a device outside 32-bit space). err gets a one-line reason.
+ * The sregs are complete (CR0/CR3/CR4/EFER, APIC base 0xfee00900 for the BSP). */
 int arch_x86_build(struct gmem *m, const struct arch_x86_config *cfg, struct arch_x86_boot *out,
 		   char *err, size_t errlen);
 
+/* Initial registers for vCPU `id` (0 = BSP) from the BSP state arch_x86_build produced: the
+ * same regs and sregs (Firecracker configures every vCPU alike) except that APs get the APIC
+ * base without the BSP flag. */
+void arch_x86_vcpu_boot_state(const struct arch_x86_boot *boot, uint32_t id,
+			      struct hv_x86_regs *regs, struct hv_x86_sregs *sregs);
+
 /* Normalise supported CPUID for vCPU `id` of `count` as Firecracker does (vendor, leaf 1
  * APIC id/HTT/hypervisor bit/TSC deadline, leaf 0xB topology from smt, PMU off on Intel,
- * brand string). In-place over e[0..*n); may add leaves up to cap. Returns 0 or -ENOSPC. */
+ * brand string). In-place over e[0..*n); may add leaves up to cap. Returns 0 or -ENOSPC
+ * (-EINVAL when count is not 1..32 or id >= count). */
 int arch_x86_cpuid_normalize(struct hv_cpuid_entry *e, uint32_t *n, uint32_t cap, uint32_t id,
 			     uint32_t count, bool smt);
 
