@@ -1,0 +1,102 @@
+# SPDX-License-Identifier: Apache-2.0
+# Tier 3: the level-2 Debian guest under the QEMU reference and under squib, in the nested lane
+# (tools/lane/run.sh). One level-1 boot runs every scenario (tests/lane/scenarios.sh).
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+RUN = ROOT / "tools" / "lane" / "run.sh"
+SCENARIOS = ROOT / "tests" / "lane" / "scenarios.sh"
+SQUIB_BIN = Path(os.environ.get("SQUIB_BIN", ROOT / "build" / "squib"))
+NOT_YET = "not yet able to boot"
+BLOCK = re.compile(
+    r"^=== BEGIN (\S+) rc=(\d+) start=([\d.]+) end=([\d.]+) ===\n(.*?)^=== END \1 ===$",
+    re.S | re.M)
+
+
+class Lane:
+    def __init__(self, rc, console, wall):
+        self.rc, self.console, self.wall = rc, console, wall
+        self.runs = {}
+        for m in BLOCK.finditer(console):
+            self.runs[m.group(1)] = {"rc": int(m.group(2)), "secs": float(m.group(4)) - float(m.group(3)),
+                                     "out": m.group(5)}
+        up = re.search(r"LANE-L1-UP uptime=([\d.]+) kvm=(\w+)", console)
+        self.l1_boot = float(up.group(1)) if up else None
+        self.kvm = up.group(2) if up else None
+
+    def get(self, name):
+        if self.rc != 0 or name not in self.runs:
+            pytest.fail("lane run %s missing (lane rc=%d); console tail:\n%s" % (name, self.rc, self.console[-3000:]))
+        if name.startswith("squib") and self.runs[name]["rc"] == 137:
+            print("%s was killed at its time limit; %s" % (name, self.timing))
+        return self.runs[name]
+
+
+@pytest.fixture(scope="module")
+def lane():
+    if not SQUIB_BIN.exists():
+        pytest.fail("squib binary %s not built (set SQUIB_BIN)" % SQUIB_BIN)
+    build = subprocess.run([str(ROOT / "tools" / "guest-image" / "build.sh")], capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr
+    env = dict(os.environ, SQUIB_BIN=str(SQUIB_BIN))
+    t0 = time.monotonic()
+    extra = ["--env", "LANE_RUNS=" + os.environ["LANE_RUNS"]] if os.environ.get("LANE_RUNS") else []
+    p = subprocess.run([str(RUN), "--with-qemu", "--timeout", "900"] + extra + [str(SCENARIOS)], env=env,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=960)
+    wall = time.monotonic() - t0
+    lane = Lane(p.returncode, p.stdout.decode(errors="replace").replace("\r", ""), wall)
+    log = Path(os.environ.get("SQUIB_CACHE", "/var/cache/squib")) / "lane" / "test_lane-console.log"
+    log.write_text(lane.console)
+    timing = ", ".join("%s %.1fs" % (k, v["secs"]) for k, v in lane.runs.items())
+    lane.timing = "lane: total %.1fs, L1 boot %ss; %s (console: %s)" % (wall, lane.l1_boot, timing, log)
+    print("\n" + lane.timing)
+    return lane
+
+
+def test_lane_level1_has_kvm(lane):
+    assert lane.kvm == "yes", lane.console[-2000:]
+
+
+def test_reference_boots_l2_to_marker(lane):
+    r = lane.get("ref")
+    assert "SQUIB-GUEST-READY cpus=1" in r["out"], r["out"]
+    assert "SQUIB-SCENARIO-OK ready" in r["out"], r["out"]
+    assert r["rc"] == 0, r
+
+
+@pytest.mark.parametrize("scenario", ["blk", "net", "rng", "vsock"])
+def test_reference_devices(lane, scenario):
+    r = lane.get("ref")
+    assert "SQUIB-SCENARIO-OK " + scenario in r["out"], r["out"]
+
+
+def squib_run(lane, name):
+    r = lane.get(name)
+    if NOT_YET in r["out"]:
+        pytest.skip("squib boot not implemented yet")
+    return r
+
+
+@pytest.mark.parametrize("kernel,vcpus", [("vmlinux", 1), ("bzImage", 1), ("vmlinux", 2)])
+def test_squib_boots_linux(lane, kernel, vcpus):
+    r = squib_run(lane, "squib-%s-%d" % (kernel, vcpus))
+    assert "SQUIB-GUEST-READY cpus=%d " % vcpus in r["out"], r["out"][-3000:]
+    assert "SQUIB-SCENARIO-OK ready" in r["out"], r["out"][-3000:]
+
+
+def test_squib_exits_0_on_guest_reboot(lane):
+    r = squib_run(lane, "squib-vmlinux-1")  # scenarios ready,reboot
+    assert "SQUIB-SCENARIO-OK reboot" in r["out"], r["out"][-3000:]
+    assert r["rc"] == 0, "squib rc %d after guest reboot -f:\n%s" % (r["rc"], r["out"][-3000:])
+
+
+@pytest.mark.parametrize("scenario", ["blk", "net", "rng", "vsock"])
+def test_squib_linux_devices(lane, scenario):
+    r = squib_run(lane, "squib-devices")
+    assert "SQUIB-SCENARIO-OK " + scenario in r["out"], r["out"][-3000:]
