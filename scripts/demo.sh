@@ -24,7 +24,7 @@ JSON
 	exit $rc
 fi
 
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 SQUIB_BIN=${SQUIB_BIN:-$PWD/build/squib}
 tools/guest-image/build.sh >/dev/null 2>&1 || { tools/guest-image/build.sh; exit 1; }
 CACHE=${SQUIB_CACHE:-/var/cache/squib}

@@ -19,7 +19,17 @@ static struct {
 	bool show_level, show_origin;
 	char id[65];
 	uint64_t lost;
-} g_log = {PTHREAD_MUTEX_INITIALIZER, 2, LOG_WARN, false, false, "anonymous-instance", 0};
+	char module[128]; /* "" = every module; else only lines whose origin file contains it */
+} g_log = {PTHREAD_MUTEX_INITIALIZER, 2, LOG_WARN, false, false, "anonymous-instance", 0, ""};
+
+/* Declared in api/api.h (the logger's `module` filter of PUT /logger and --module). */
+void log_set_module(const char *module);
+void log_set_module(const char *module)
+{
+	pthread_mutex_lock(&g_log.lock);
+	snprintf(g_log.module, sizeof(g_log.module), "%s", module ? module : "");
+	pthread_mutex_unlock(&g_log.lock);
+}
 
 static const char *const level_names[] = {"OFF", "ERROR", "WARN", "INFO", "DEBUG", "TRACE"};
 
@@ -44,8 +54,9 @@ int log_configure(const char *path, enum log_level level, bool show_level, bool 
 {
 	int fd = 2;
 	if (path && *path) {
-		/* O_NONBLOCK so a full FIFO drops lines instead of stalling the VMM. */
-		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0600);
+		/* O_NONBLOCK so a full FIFO drops lines instead of stalling the VMM; O_RDWR so a
+		 * FIFO opens even before its reader does (as Firecracker). */
+		fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0600);
 		if (fd < 0)
 			return -errno;
 	}
@@ -97,6 +108,10 @@ void log_emit(enum log_level lvl, const char *file, int line, const char *fmt, .
 	if (lvl == LOG_OFF || lvl > g_log.level)
 		return;
 	pthread_mutex_lock(&g_log.lock);
+	if (g_log.module[0] && !strstr(file, g_log.module)) {
+		pthread_mutex_unlock(&g_log.lock);
+		return;
+	}
 	size_t n = log_prefix(buf, sizeof(buf) - 2, lvl, file, line);
 	va_list ap;
 	va_start(ap, fmt);

@@ -43,6 +43,11 @@ int bus_register(struct bus *b, enum bus_space sp, uint64_t base, uint64_t len, 
  * Any vCPU thread (the range table is read-only once vCPUs run). */
 bool bus_read(struct bus *b, enum bus_space sp, uint64_t addr, uint8_t *data, uint32_t len);
 bool bus_write(struct bus *b, enum bus_space sp, uint64_t addr, const uint8_t *data, uint32_t len);
+/* Registered ranges of a space, sorted by base (for snapshots and debugging). bus_at returns
+ * the i-th device and its range, or NULL if i >= bus_count. Any thread. */
+uint32_t bus_count(const struct bus *b, enum bus_space sp);
+struct dev *bus_at(const struct bus *b, enum bus_space sp, uint32_t i, uint64_t *base,
+		   uint64_t *len);
 
 /* Legacy devices. irq_cb raises (level=1) / lowers (0) the device's line. */
 typedef void (*dev_irq_fn)(void *ctx, uint32_t gsi, int level);

@@ -4,6 +4,7 @@
 #define SQUIB_VMM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define VM_MAX_VCPUS 32
@@ -125,14 +126,16 @@ struct vm_config {
 	struct cpu_config_cfg cpu_config;
 	char serial_out_path[VM_PATH_MAX]; /* "" = stdout */
 	bool boot_timer;		   /* --boot-timer */
+	/* added by vmm: process start for the boot timer (--start-time-us /
+	 * --start-time-cpu-us, or the process start); 0 = the time vmm_boot is called. */
+	uint64_t start_time_us;
+	uint64_t start_time_cpu_us;
 };
 
 /* Fill cfg with Firecracker's defaults (1 vCPU, 128 MiB, no devices). */
 void vm_config_init(struct vm_config *cfg);
 
-#endif
-
-/* ---- running microVM (implemented in src/vmm/*.c) ---- */
+/* ---- running microVM (implemented in src/vmm/) ---- */
 struct vmm;
 struct evloop;
 
@@ -151,3 +154,60 @@ int vmm_resume(struct vmm *v);
 int vmm_send_ctrl_alt_del(struct vmm *v);
 /* Tear everything down (vCPU threads joined, fds closed, memory unmapped). */
 void vmm_destroy(struct vmm *v);
+
+/* ---- additions (vmm module) ---- */
+struct hv_vm;
+struct hv_vcpu;
+struct gmem;
+struct bus;
+struct dev;
+
+/* Check cfg as InstanceStart does (kernel set and readable, 1..32 vCPUs, even count with SMT,
+ * memory > 0). Returns 0 or -EINVAL/-errno with Firecracker-style text in err. Any thread. */
+int vm_config_validate(const struct vm_config *cfg, char *err, size_t errlen);
+
+/* One virtio-mmio device as it appears on the command line (see arch_mmio_dev). */
+struct vmm_mmio_slot {
+	uint64_t base, len;
+	uint32_t irq;
+};
+/* Compose the guest command line: boot_args (or Firecracker's default when absent),
+ * "pci=off", root= and ro/rw for a root drive, then one virtio_mmio.device= entry per slot.
+ * Returns 0, -E2BIG when it does not fit in len (or ARCH_CMDLINE_MAX). Any thread. */
+int vmm_cmdline_build(const struct vm_config *cfg, const struct vmm_mmio_slot *slots,
+		      uint32_t n_slots, char *out, size_t len);
+
+/* Number of vCPUs of a running microVM. Any thread. */
+uint32_t vmm_vcpu_count(const struct vmm *v);
+/* Run fn on each vCPU's own thread while the VM is paused (vmm_pause succeeded), one vCPU
+ * after another in id order. Returns 0, -EAGAIN if not paused, or the first error fn
+ * returned (the remaining vCPUs are not visited). VMM thread. */
+int vmm_for_each_vcpu_paused(struct vmm *v, int (*fn)(struct hv_vcpu *vcpu, uint32_t id, void *arg),
+			     void *arg);
+/* Accessors for the snapshot code (valid until vmm_destroy). */
+struct gmem *vmm_gmem(struct vmm *v);
+struct hv_vm *vmm_hv_vm(struct vmm *v);
+struct bus *vmm_bus(struct vmm *v);
+/* Every device in board order (serial, i8042, boot timer if present, then virtio devices);
+ * returns the count and *out the array (owned by v). */
+uint32_t vmm_devices(struct vmm *v, struct dev *const **out);
+/* The configuration the VM was booted with. */
+const struct vm_config *vmm_config(const struct vmm *v);
+/* true while vmm_pause is in effect. */
+bool vmm_is_paused(const struct vmm *v);
+/* Snapshot load: build the microVM like vmm_boot but with guest RAM supplied by the caller
+ * (mem: regions laid out and mapped, e.g. MAP_PRIVATE over the memory file; taken over by
+ * the vmm on success and on failure, freed with gmem_free), no kernel loading and no boot
+ * registers. Each vCPU is created on its own thread and restore_vcpu(vcpu, id, arg) runs
+ * there (e.g. hv_vcpu_state_restore); then every vCPU parks, so the microVM is returned
+ * Paused. The caller then restores the VM state (hv_vm_state_restore on vmm_hv_vm), the
+ * devices (vmm_devices, dev_ops.restore) and calls vmm_resume. cfg->boot need not exist.
+ * Returns 0 or -errno with text in err. VMM thread. */
+int vmm_restore(const struct vm_config *cfg, struct gmem *mem, struct evloop *loop,
+		vmm_exit_fn on_exit, void *ctx,
+		int (*restore_vcpu)(struct hv_vcpu *vcpu, uint32_t id, void *arg), void *arg,
+		struct vmm **out, char *err, size_t errlen);
+/* Feed host bytes to the guest serial port (the VMM registers stdin itself). VMM thread. */
+void vmm_serial_input(struct vmm *v, const uint8_t *buf, size_t len);
+
+#endif

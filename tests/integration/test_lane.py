@@ -14,6 +14,7 @@ RUN = ROOT / "tools" / "lane" / "run.sh"
 SCENARIOS = ROOT / "tests" / "lane" / "scenarios.sh"
 SQUIB_BIN = Path(os.environ.get("SQUIB_BIN", ROOT / "build" / "squib"))
 NOT_YET = "not yet able to boot"
+CACHE = Path(os.environ.get("SQUIB_CACHE", "/var/cache/squib"))
 BLOCK = re.compile(
     r"^=== BEGIN (\S+) rc=(\d+) start=([\d.]+) end=([\d.]+) ===\n(.*?)^=== END \1 ===$",
     re.S | re.M)
@@ -38,20 +39,45 @@ class Lane:
         return self.runs[name]
 
 
+def hardware_kvm():
+    """/dev/kvm usable and backed by VMX/SVM (kvm_pvm cannot run Linux guests)."""
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK) or os.path.isdir("/sys/module/kvm_pvm"):
+        return False
+    with open("/proc/cpuinfo") as f:
+        return re.search(r"\b(vmx|svm)\b", f.read()) is not None
+
+
+def run_direct(env, tmp):
+    """Hardware KVM: run the same scenarios on this host, no emulator."""
+    guest = CACHE / "guest"
+    env = dict(env, GUEST=str(guest), SQUIB=str(SQUIB_BIN), LANE_TMP=str(tmp),
+               PATH="%s:%s" % (guest, env.get("PATH", "/usr/bin:/bin")))
+    p = subprocess.run(["sh", str(SCENARIOS)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=900)
+    out = p.stdout.decode(errors="replace")
+    return 0, "LANE-L1-UP uptime=0 kvm=host\n" + out + "LANE-EXIT=%d\n" % p.returncode
+
+
 @pytest.fixture(scope="module")
-def lane():
+def lane(tmp_path_factory):
     if not SQUIB_BIN.exists():
         pytest.fail("squib binary %s not built (set SQUIB_BIN)" % SQUIB_BIN)
     build = subprocess.run([str(ROOT / "tools" / "guest-image" / "build.sh")], capture_output=True, text=True)
     assert build.returncode == 0, build.stderr
     env = dict(os.environ, SQUIB_BIN=str(SQUIB_BIN))
     t0 = time.monotonic()
-    extra = ["--env", "LANE_RUNS=" + os.environ["LANE_RUNS"]] if os.environ.get("LANE_RUNS") else []
-    p = subprocess.run([str(RUN), "--with-qemu", "--timeout", "900"] + extra + [str(SCENARIOS)], env=env,
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=960)
+    if hardware_kvm():
+        rc, console = run_direct(env, tmp_path_factory.mktemp("lane"))
+    else:
+        extra = ["--env", "LANE_RUNS=" + os.environ["LANE_RUNS"]] if os.environ.get("LANE_RUNS") else []
+        p = subprocess.run([str(RUN), "--with-qemu", "--add", "/usr/bin/curl:/usr/bin/curl", "--timeout", "900"]
+                           + extra + [str(SCENARIOS)], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=960)
+        rc, console = p.returncode, p.stdout.decode(errors="replace")
     wall = time.monotonic() - t0
-    lane = Lane(p.returncode, p.stdout.decode(errors="replace").replace("\r", ""), wall)
-    log = Path(os.environ.get("SQUIB_CACHE", "/var/cache/squib")) / "lane" / "test_lane-console.log"
+    lane = Lane(rc, console.replace("\r", ""), wall)
+    log = CACHE / "lane" / "test_lane-console.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text(lane.console)
     timing = ", ".join("%s %.1fs" % (k, v["secs"]) for k, v in lane.runs.items())
     lane.timing = "lane: total %.1fs, L1 boot %ss; %s (console: %s)" % (wall, lane.l1_boot, timing, log)
@@ -60,6 +86,8 @@ def lane():
 
 
 def test_lane_level1_has_kvm(lane):
+    if lane.kvm == "host":
+        pytest.skip("hardware KVM: scenarios ran directly on this host, no level 1")
     assert lane.kvm == "yes", lane.console[-2000:]
 
 
@@ -70,7 +98,7 @@ def test_reference_boots_l2_to_marker(lane):
     assert r["rc"] == 0, r
 
 
-@pytest.mark.parametrize("scenario", ["blk", "net", "rng", "vsock"])
+@pytest.mark.parametrize("scenario", ["blk", "net", "rng", "vsock", "balloon"])
 def test_reference_devices(lane, scenario):
     r = lane.get("ref")
     assert "SQUIB-SCENARIO-OK " + scenario in r["out"], r["out"]
@@ -96,7 +124,22 @@ def test_squib_exits_0_on_guest_reboot(lane):
     assert r["rc"] == 0, "squib rc %d after guest reboot -f:\n%s" % (r["rc"], r["out"][-3000:])
 
 
-@pytest.mark.parametrize("scenario", ["blk", "net", "rng", "vsock"])
+@pytest.mark.parametrize("scenario", ["blk", "net", "rng", "vsock", "balloon"])
 def test_squib_linux_devices(lane, scenario):
     r = squib_run(lane, "squib-devices")
     assert "SQUIB-SCENARIO-OK " + scenario in r["out"], r["out"][-3000:]
+
+
+def test_squib_snapshot_restore_running_linux(lane):
+    """Pause a Linux guest printing its uptime every second, snapshot it, restore it in a new
+    squib process: the loop must go on from where it stopped."""
+    r = squib_run(lane, "squib-snapshot")
+    out = r["out"]
+    assert re.search(r"^pause: +HTTP 204$", out, re.M), out[-3000:]
+    assert re.search(r"^create: +HTTP 204$", out, re.M), out[-3000:]
+    assert re.search(r"^load: +HTTP 204$", out, re.M), out[-3000:]
+    before = re.search(r"^before-last: SQUIB-UPTIME ([\d.]+)", out, re.M)
+    assert before, out[-3000:]
+    after = [float(x) for x in re.findall(r"SQUIB-UPTIME ([\d.]+)", out.split("--- second squib")[1])]
+    assert len(after) >= 2, out[-3000:]
+    assert after == sorted(after) and after[0] >= float(before.group(1)), (before.group(1), after)

@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # /init of the level-1 lane guest: load kvm-amd, make /dev/kvm, run /lane/script.sh,
-# print LANE-EXIT=<rc> and power off. Environment for the script: SQUIB, GUEST, LANE_ADD.
+# print LANE-EXIT=<rc> and power off. Environment for the script: SQUIB, GUEST, LANE_ADD,
+# LANE_OUT (files left there come back with run.sh --out DIR).
 /bin/busybox --install -s
 export PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin
 mount -t proc proc /proc
@@ -20,13 +21,19 @@ done < /lib/modules/l1/l1.order
 [ -e /dev/net/tun ] || { mkdir -p /dev/net; mknod /dev/net/tun c 10 200; }
 ip link set lo up 2>/dev/null
 ulimit -c 0
-export SQUIB=/usr/bin/squib GUEST=/guest LANE_ADD=/lane/add HOME=/root
-mkdir -p /root
+export SQUIB=/usr/bin/squib GUEST=/guest LANE_ADD=/lane/add LANE_OUT=/lane/out HOME=/root
+mkdir -p /root /lane/out
 echo "LANE-L1-UP uptime=$(cut -d' ' -f1 /proc/uptime) kvm=$([ -c /dev/kvm ] && echo yes || echo no)"
 . /lane/env
-cd /tmp
+cd /tmp || exit 1
 sh /lane/script.sh
 rc=$?
+if [ "$LANE_COLLECT" = 1 ]; then # run.sh --out: ship /lane/out back over the console
+	echo 1 > /proc/sys/kernel/printk # no kernel messages inside the base64 block
+	echo "LANE-OUT-BEGIN"
+	tar -c -C /lane/out . | gzip -1 | base64
+	echo "LANE-OUT-END"
+fi
 echo "LANE-EXIT=$rc"
 sync
 poweroff -f

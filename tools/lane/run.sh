@@ -17,15 +17,18 @@ ENVS=()
 usage() {
 	cat >&2 <<USAGE
 usage: tools/lane/run.sh [--mem MiB] [--timeout S] [--squib PATH] [--with-qemu]
-                         [--add HOSTPATH[:L1PATH]]... [--env NAME=VALUE]... [--log FILE] SCRIPT|-
+                         [--add HOSTPATH[:L1PATH]]... [--env NAME=VALUE]... [--log FILE]
+                         [--out DIR] SCRIPT|-
   SCRIPT runs with sh in level 1 (cwd /tmp) with \$SQUIB (squib binary), \$GUEST (/guest:
   vmlinux bzImage initramfs.cpio rootfs.ext4), \$LANE_ADD (/lane/add). --add copies a file or a
   whole directory (default L1 path /lane/add/<basename>); ELF executables get their libraries.
+  --out DIR: files the script leaves in \$LANE_OUT (/lane/out) are copied to DIR.
   Env: SQUIB_BIN (default build/squib), SQUIB_CACHE (default /var/cache/squib), LANE_MEM, LANE_TIMEOUT.
 USAGE
 	exit 2
 }
 LOG=
+OUTDIR=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--mem) MEM=$2; shift 2 ;;
@@ -35,6 +38,7 @@ while [ $# -gt 0 ]; do
 	--add) ADDS+=("$2"); shift 2 ;;
 	--env) ENVS+=("$2"); shift 2 ;;
 	--log) LOG=$2; shift 2 ;;
+	--out) OUTDIR=$2; ENVS+=("LANE_COLLECT=1"); shift 2 ;;
 	-h|--help) usage ;;
 	--) shift; break ;;
 	-) break ;;
@@ -50,6 +54,7 @@ log() { echo "lane: $*" >&2; }
 	{ cat "$CACHE/.guest-build.log" >&2; exit 125; }
 G=$CACHE/guest
 mkdir -p "$CACHE/lane"
+find "$CACHE/lane" -maxdepth 1 -name '.stage.*' -mmin +120 -exec rm -rf {} + 2>/dev/null || true
 W=$(mktemp -d "$CACHE/lane/.stage.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 S=$W/root
@@ -120,12 +125,18 @@ OUTF=$W/console.log
 set +e
 timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -M microvm,pit=on,pic=on,rtc=on -accel tcg -cpu max \
 	-m "$MEM" -smp 1 -nodefaults -no-user-config -nographic -serial stdio -no-reboot \
-	-kernel "$G/bzImage" -initrd "$CPIO" -append "$APPEND" < /dev/null 2>&1 | tee "$OUTF"
+	-kernel "$G/bzImage" -initrd "$CPIO" -append "$APPEND" < /dev/null 2>&1 | tee "$OUTF" |
+	awk '/^LANE-OUT-BEGIN/ {h = 1} !h {print; fflush()} /^LANE-OUT-END/ {h = 0}'
 qrc=${PIPESTATUS[0]}
 set -e
 [ -n "$LOG" ] && cp "$OUTF" "$LOG"
 if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
 	log "timeout after ${TIMEOUT}s"; exit 124
+fi
+if [ -n "$OUTDIR" ]; then
+	mkdir -p "$OUTDIR"
+	tr -d '\r' < "$OUTF" | sed -n '/^LANE-OUT-BEGIN$/,/^LANE-OUT-END$/p' | sed '1d;$d' | grep -E '^[A-Za-z0-9+/=]+$' | base64 -d |
+		tar -xz -C "$OUTDIR" || log "--out: could not unpack the files from level 1"
 fi
 rc=$(tr -d '\r' < "$OUTF" | sed -n 's/^LANE-EXIT=\([0-9]*\)$/\1/p' | tail -1)
 if [ -z "$rc" ]; then log "level 1 ended without LANE-EXIT (qemu rc=$qrc)"; exit 125; fi
