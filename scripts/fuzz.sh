@@ -23,7 +23,7 @@ run_one() {
 }
 pids=()
 for t in build-fuzz/tests/fuzz/fuzz_*; do
-	[ -x "$t" ] || continue
+	[ -f "$t" ] && [ -x "$t" ] || continue
 	run_one "$t" & pids+=($!)
 	if [ ${#pids[@]} -ge 2 ]; then wait "${pids[0]}"; pids=("${pids[@]:1}"); fi
 done

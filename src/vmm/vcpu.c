@@ -380,16 +380,20 @@ int vmm_pause(struct vmm *v)
 	}
 	pthread_mutex_unlock(&v->lock);
 	if (r == 0) {
-		for (uint32_t i = 0; i < v->n_devs; i++)
+		for (uint32_t i = 0; i < v->n_legacy; i++)
 			if (v->devs[i]->ops->pause)
 				v->devs[i]->ops->pause(v->devs[i]);
+		if (v->virtio)
+			virtio_set_pause(v->virtio);
 	}
 	return r;
 }
 
 int vmm_resume(struct vmm *v)
 {
-	for (uint32_t i = 0; i < v->n_devs; i++)
+	if (v->virtio)
+		virtio_set_resume(v->virtio);
+	for (uint32_t i = 0; i < v->n_legacy; i++)
 		if (v->devs[i]->ops->resume)
 			v->devs[i]->ops->resume(v->devs[i]);
 	pthread_mutex_lock(&v->lock);

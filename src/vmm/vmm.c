@@ -85,20 +85,35 @@ static int vmm_add_dev(struct vmm *v, enum bus_space sp, uint64_t base, uint64_t
 		return -ENOSPC;
 	}
 	v->devs[v->n_devs++] = d; /* owned from now on, even if registration fails */
+	v->n_legacy = v->n_devs;
 	return bus_register(v->bus, sp, base, len, d);
 }
 
-/* Hook for virtio-mmio devices (wired by the lead): for device n, register it on the bus at
- * ARCH_VIRTIO_MMIO_START + n * ARCH_VIRTIO_MMIO_LEN with GSI ARCH_IRQ_FIRST + n through
- * vmm_add_dev(v, BUS_MMIO, ...), and append {base, len, irq} to v->mmio[] so the command
- * line and the ACPI DSDT describe it. Attach order is Firecracker's (balloon, block with the
- * root device first, net, vsock, entropy). */
+/* Virtio-mmio devices, created by src/virtio in Firecracker's attach order (balloon, block
+ * with the root device first, net, vsock, entropy): device n sits at
+ * ARCH_VIRTIO_MMIO_START + n * ARCH_VIRTIO_MMIO_LEN with GSI ARCH_IRQ_FIRST + n. Each is put
+ * on the bus and in v->mmio[], which feeds the virtio_mmio.device= entries and the DSDT. */
 static int vmm_board_virtio(struct vmm *v, char *err, size_t errlen)
 {
-	if (v->cfg.n_drives || v->cfg.n_nets || v->cfg.vsock.set || v->cfg.entropy.set ||
-	    v->cfg.balloon.set)
-		LOG_WARNING("virtio devices are configured but not attached yet (vmm hook)");
-	(void)err, (void)errlen;
+	struct virtio_env env = {
+	    .mem = &v->mem, .loop = v->loop, .vm = v->vm, .irq = vmm_irq, .irq_ctx = v};
+	int r = virtio_devices_create(&v->cfg, &env, &v->virtio, err, errlen);
+	if (r < 0) {
+		LOG_ERR("%s", err);
+		return r;
+	}
+	size_t n = virtio_set_count(v->virtio);
+	for (size_t i = 0; i < n; i++) {
+		const struct virtio_slot *s = virtio_set_slot(v->virtio, i);
+		if (v->n_devs == VMM_MAX_DEVS || v->n_mmio == VMM_MAX_MMIO)
+			return boot_fail(err, errlen, -ENOSPC, "Too many devices");
+		v->devs[v->n_devs++] = s->dev;
+		v->mmio[v->n_mmio++] = (struct arch_mmio_dev){s->base, s->len, s->irq};
+		r = bus_register(v->bus, BUS_MMIO, s->base, s->len, s->dev);
+		if (r < 0)
+			return boot_fail(err, errlen, r, "Cannot place virtio device %s at %#llx",
+					 s->id, (unsigned long long)s->base);
+	}
 	return 0;
 }
 
@@ -336,7 +351,8 @@ void vmm_destroy(struct vmm *v)
 		evloop_del(v->loop, v->exit_efd);
 		close(v->exit_efd);
 	}
-	for (uint32_t i = v->n_devs; i-- > 0;)
+	virtio_set_destroy(v->virtio);
+	for (uint32_t i = v->n_legacy; i-- > 0;)
 		if (v->devs[i]->ops->destroy)
 			v->devs[i]->ops->destroy(v->devs[i]);
 	bus_destroy(v->bus);
@@ -363,6 +379,11 @@ struct gmem *vmm_gmem(struct vmm *v)
 struct hv_vm *vmm_hv_vm(struct vmm *v)
 {
 	return v->vm;
+}
+
+struct virtio_set *vmm_virtio(struct vmm *v)
+{
+	return v->virtio;
 }
 
 struct bus *vmm_bus(struct vmm *v)

@@ -207,6 +207,10 @@ int vmm_restore(const struct vm_config *cfg, struct gmem *mem, struct evloop *lo
 		vmm_exit_fn on_exit, void *ctx,
 		int (*restore_vcpu)(struct hv_vcpu *vcpu, uint32_t id, void *arg), void *arg,
 		struct vmm **out, char *err, size_t errlen);
+/* The virtio-mmio devices of the microVM (never NULL after a successful boot/restore; the set
+ * may be empty). For PATCH /drives, /network-interfaces, /balloon. VMM thread. */
+struct virtio_set;
+struct virtio_set *vmm_virtio(struct vmm *v);
 /* Feed host bytes to the guest serial port (the VMM registers stdin itself). VMM thread. */
 void vmm_serial_input(struct vmm *v, const uint8_t *buf, size_t len);
 

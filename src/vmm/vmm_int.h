@@ -10,6 +10,7 @@
 #include "base/base.h"
 #include "devices/devices.h"
 #include "hv/hv.h"
+#include "virtio/virtio.h"
 #include "vmm/vmm.h"
 
 #define VMM_MAX_DEVS 32
@@ -35,8 +36,10 @@ struct vmm {
 	struct hv_vm *vm;
 	struct bus *bus;
 	struct dev *serial, *i8042;
-	struct dev *devs[VMM_MAX_DEVS];
+	struct dev *devs[VMM_MAX_DEVS]; /* legacy devices first, then the virtio ones */
 	uint32_t n_devs;
+	uint32_t n_legacy; /* devs[0..n_legacy) are owned here; the rest by virtio */
+	struct virtio_set *virtio;
 	struct arch_mmio_dev mmio[VMM_MAX_MMIO];
 	uint32_t n_mmio;
 	struct arch_x86_boot boot;

@@ -75,12 +75,11 @@ if want squib-devices; then
 	tap_up
 	rm -f $T/v.sock $T/v.sock_5000
 	vsock-probe uds-echo $T/v.sock_5000 > $T/sq-vsock.log 2>&1 &
-	squib_run squib-devices vmlinux 1 blk,net,rng,vsock,balloon ',
- "drives": [{"drive_id": "vda", "path_on_host": "$T/sq.ext4", "is_root_device": false, "is_read_only": false}],
- "network-interfaces": [{"iface_id": "eth0", "host_dev_name": "tap0", "guest_mac": "06:00:ac:10:00:02"}],
- "entropy": {},
- "vsock": {"guest_cid": 3, "uds_path": "$T/v.sock"},
- "balloon": {"amount_mib": 0, "deflate_on_oom": false}'
+	dev=", \"drives\": [{\"drive_id\": \"vda\", \"path_on_host\": \"$T/sq.ext4\", \"is_root_device\": false, \"is_read_only\": false}],
+ \"network-interfaces\": [{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\", \"guest_mac\": \"06:00:ac:10:00:02\"}],
+ \"entropy\": {}, \"vsock\": {\"guest_cid\": 3, \"uds_path\": \"$T/v.sock\"},
+ \"balloon\": {\"amount_mib\": 0, \"deflate_on_oom\": false}"
+	squib_run squib-devices vmlinux 1 blk,net,rng,vsock,balloon "$dev"
 	kill $! 2>/dev/null
 fi
 # Snapshot a running Linux guest (uptime loop), restore it in a new squib process and check
@@ -90,9 +89,12 @@ api() { # socket method path body -> prints "HTTP <code> <body>"
 		-w ' HTTP %{http_code}' -d "$4" "http://localhost$3" 2>&1
 	echo
 }
-wait_lines() { # file pattern count seconds
+wait_lines() { # file pattern count seconds pid: until count lines match, time is up or pid exits
 	i=0
-	while [ "$(grep -c "$2" "$1" 2>/dev/null)" -lt "$3" ] && [ $i -lt "$4" ]; do sleep 1; i=$((i + 1)); done
+	while [ "$(grep -c "$2" "$1" 2>/dev/null)" -lt "$3" ] && [ $i -lt "$4" ] && kill -0 "$5" 2>/dev/null; do
+		sleep 1
+		i=$((i + 1))
+	done
 }
 snapshot_test() {
 	rm -f "$T"/a.sock "$T"/b.sock "$T"/snap.state "$T"/snap.mem
@@ -100,7 +102,7 @@ snapshot_test() {
 	echo "--- first squib (--api-sock, --config-file, scenario uptime)"
 	"$SQUIB" --api-sock "$T/a.sock" --config-file "$T/snap.json" > "$T/out.snap1" 2>&1 < /dev/null &
 	p1=$!
-	wait_lines "$T/out.snap1" SQUIB-UPTIME 3 "$SQ_T"
+	wait_lines "$T/out.snap1" SQUIB-UPTIME 3 "$SQ_T" $p1
 	echo "pause: $(api "$T/a.sock" PATCH /vm '{"state": "Paused"}')"
 	sleep 1
 	echo "before-last: $(grep SQUIB-UPTIME "$T/out.snap1" | tail -1)"
@@ -114,10 +116,10 @@ snapshot_test() {
 	"$SQUIB" --api-sock "$T/b.sock" > "$T/out.snap2" 2>&1 < /dev/null &
 	p2=$!
 	i=0
-	while [ ! -S "$T/b.sock" ] && [ $i -lt 20 ]; do sleep 1; i=$((i + 1)); done
+	while [ ! -S "$T/b.sock" ] && [ $i -lt 20 ] && kill -0 $p2 2>/dev/null; do sleep 1; i=$((i + 1)); done
 	l=$(api "$T/b.sock" PUT /snapshot/load "{\"snapshot_path\": \"$T/snap.state\", \"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$T/snap.mem\"}, \"resume_vm\": true}")
 	echo "load: $l"
-	case "$l" in *"HTTP 204") wait_lines "$T/out.snap2" SQUIB-UPTIME 3 60 ;; esac
+	case "$l" in *"HTTP 204") wait_lines "$T/out.snap2" SQUIB-UPTIME 3 60 $p2 ;; esac
 	kill -9 $p2 2>/dev/null
 	wait $p2 2>/dev/null
 	cat "$T/out.snap2"

@@ -234,6 +234,27 @@ static void test_dirty_log_and_ioeventfd(void **state)
 	close(efd);
 }
 
+/* Jumps into MMIO space: KVM cannot fetch the instruction and reports an internal error. */
+static const uint8_t code_fetch_mmio[] = {
+    0xb8, 0x00, 0x00, 0x30, 0x00, /* mov eax, 0x300000 */
+    0xff, 0xe0,			  /* jmp eax */
+};
+
+static void test_internal_error(void **state)
+{
+	SKIP_IF_NO_KVM();
+	struct fx *f = *state;
+	memcpy(f->mem + CODE_GPA, code_fetch_mmio, sizeof(code_fetch_mmio));
+	flat32_start(f);
+	struct hv_exit x;
+	run_checked(f, &x);
+	printf("fetch from MMIO: exit kind %d suberror %u rip %#llx insn_len %u\n", x.kind,
+	       x.u.err.suberror, (unsigned long long)x.u.err.rip, x.u.err.insn_len);
+	assert_int_equal(x.kind, HV_EXIT_INTERNAL_ERROR);
+	assert_int_equal(x.u.err.suberror, 1); /* KVM_INTERNAL_ERROR_EMULATION */
+	assert_int_equal(x.u.err.rip, 0x300000);
+}
+
 static void *kicker(void *arg)
 {
 	struct timespec ts = {0, 50 * 1000 * 1000};
@@ -295,6 +316,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_exits, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_kick_and_state, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dirty_log_and_ioeventfd, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_internal_error, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
