@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* benchctl: start a VMM, then run timed steps against it (console matches, HTTP/QMP requests,
- * RSS), printing one "key=value" line per step. Used by the bench/ scripts (works under busybox sh).
+ * RSS), printing one "key=value" line per step. Used by the bench/ scripts (works under busybox
+ * sh).
  *
  * usage: benchctl [-t TIMEOUT_MS] [-o CONSOLE_FILE] STEP... -- CMD [ARG...]
  * CMD runs with stdout on a pipe (the guest console); stderr is inherited. t=0 is just before
@@ -50,7 +51,10 @@ static double now_us(void)
 	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
-static double rel(void) { return now_us() - t0; }
+static double rel(void)
+{
+	return now_us() - t0;
+}
 
 /* Read available console bytes, waiting at most wait_ms. Returns -1 on EOF. */
 static int pump(int wait_ms)
@@ -135,7 +139,9 @@ static int read_reply(int fd, int qmp, char *buf, size_t cap, double deadline)
 				if (strstr(l, "\"return\"") && strstr(l, "\"return\"") < nl)
 					return 0;
 				if (strstr(l, "\"error\"") && strstr(l, "\"error\"") < nl)
-					return fprintf(stderr, "benchctl: qmp: %.*s\n", (int)(nl - l), l), -1;
+					return fprintf(stderr, "benchctl: qmp: %.*s\n",
+						       (int)(nl - l), l),
+					       -1;
 				l = nl + 1;
 			}
 			memmove(buf, l, n - (size_t)(l - buf) + 1);
@@ -260,7 +266,8 @@ static int do_rss(long guest_kb_min)
 		}
 	}
 	fclose(f);
-	printf("rss_kb=%ld guest_kb=%ld guest_maps=%ld other_kb=%ld\n", rss, guest, maps, rss - guest);
+	printf("rss_kb=%ld guest_kb=%ld guest_maps=%ld other_kb=%ld\n", rss, guest, maps,
+	       rss - guest);
 	return rss < 0 ? -1 : 0;
 }
 
@@ -343,7 +350,8 @@ int main(int argc, char **argv)
 			first_t = -1;
 		} else if (!strcmp(s, "sock") && i + 1 < sep) {
 			int fd;
-			while ((fd = connect_unix(argv[i + 1])) < 0 && rel() < st + d && !child_done) {
+			while ((fd = connect_unix(argv[i + 1])) < 0 && rel() < st + d &&
+			       !child_done) {
 				pump(0);
 				reap(0);
 				usleep(100);

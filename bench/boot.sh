@@ -46,15 +46,17 @@ while [ $i -le "$N" ]; do
 	for v in squib qemu; do
 		if [ $v = squib ]; then set -- "$SQUIB" --no-api --config-file "$D/hello.json"
 		else set -- "$QEMU" $QARGS -append squib.scenario=hello; fi
-		o=$("$BENCHCTL" -t 30000 -o "$D/con" first match RESET exit -- "$@" 2>"$D/err" | tr '\n' ' ') ||
-			{ cat "$D/err" "$D/con" >&2; die "$v hello run $i failed"; }
+		"$BENCHCTL" -t 30000 -o "$D/con" first match RESET exit -- "$@" >"$D/out" 2>"$D/err" ||
+			{ cat "$D/out" "$D/err" "$D/con" >&2; die "$v hello run $i failed"; }
+		o=$(tr '\n' ' ' <"$D/out")
 		head -c 10 "$D/con" | grep -q '^BOOT proto' || { cat "$D/con" >&2; die "$v: first console bytes are not the guest's BOOT line"; }
 		echo "run $i $v hello: $o"
 		echo "$v.boot $o" >>"$D/res"
 		if [ $v = squib ]; then set -- "$SQUIB" --no-api --config-file "$D/halt.json"
 		else set -- "$QEMU" $QARGS -append squib.scenario=halt; fi
-		o=$("$BENCHCTL" -t 30000 match HALTING sleep 200 rss $((MEM * 1024)) kill -- "$@" 2>"$D/err" | tr '\n' ' ') ||
-			{ cat "$D/err" >&2; die "$v halt run $i failed"; }
+		"$BENCHCTL" -t 30000 match HALTING sleep 200 rss $((MEM * 1024)) kill -- "$@" >"$D/out" 2>"$D/err" ||
+			{ cat "$D/out" "$D/err" >&2; die "$v halt run $i failed"; }
+		o=$(tr '\n' ' ' <"$D/out")
 		echo "run $i $v halt:  $o"
 		echo "$v.rss $o" >>"$D/res"
 	done

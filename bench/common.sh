@@ -26,9 +26,11 @@ banner() {
 	echo "date: $(date -u '+%Y-%m-%dT%H:%M:%SZ')  host: $(uname -r)  cpus: $(grep -c ^processor /proc/cpuinfo)  load: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "squib: $SQUIB ($("$SQUIB" --version 2>&1 | head -1))"
 	echo "qemu: $("$QEMU" --version 2>/dev/null | head -1)"
+	echo "clocksource: $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null || echo unknown)"
 	if [ "${SQUIB_BENCH_LANE:-0}" = 1 ]; then
 		echo "NOTE: running inside the nested lane (level 1 under QEMU TCG emulating AMD SVM)."
 		echo "NOTE: lane numbers are EMULATED: they are NOT performance numbers; only hardware KVM gives those."
+		echo "NOTE: level 1 has one (emulated) CPU; its clock may tick in 4 ms steps (clocksource jiffies)."
 	fi
 }
 

@@ -72,7 +72,11 @@ int gmem_layout_x86(struct gmem *m, uint64_t mem_size);
 /* Allocate RAM for the layout: one memfd (MFD_CLOEXEC), mapped MAP_SHARED per region.
  * Returns 0 or -errno. */
 int gmem_alloc(struct gmem *m);
+/* Release the mappings, the backing fd and the dirty bitmap. */
 void gmem_free(struct gmem *m);
+/* Allocate the VMM-side dirty bitmap (device writes through gmem_ptr_w are recorded there, for
+ * Diff snapshots). 0 or -ENOMEM. */
+int gmem_dirty_enable(struct gmem *m);
 
 /* ---- event loop (VMM thread) ---- */
 struct evloop;

@@ -3,6 +3,7 @@
 #include "base/base.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -119,4 +120,13 @@ void gmem_free(struct gmem *m)
 	if (m->fd >= 0)
 		close(m->fd);
 	m->fd = -1;
+	free(m->dirty);
+	m->dirty = NULL;
+}
+
+int gmem_dirty_enable(struct gmem *m)
+{
+	uint64_t words = (m->total / PAGE_SIZE + 63) / 64;
+	m->dirty = calloc(words ? words : 1, sizeof(uint64_t));
+	return m->dirty ? 0 : -ENOMEM;
 }

@@ -64,6 +64,8 @@ static int vmm_memory(struct vmm *v, char *err, size_t errlen)
 				 r == -ENODEV ? "/dev/kvm is not available" : strerror(-r));
 	/* Map RAM before creating the irqchip: much cheaper on some hosts (testing.md). */
 	unsigned flags = v->cfg.machine.track_dirty_pages ? HV_MAP_DIRTY_LOG : 0;
+	if (flags && !v->mem.dirty && gmem_dirty_enable(&v->mem) < 0)
+		return boot_fail(err, errlen, -ENOMEM, "Cannot allocate the dirty page bitmap");
 	for (unsigned i = 0; i < v->mem.nr; i++) {
 		const struct gmem_region *g = &v->mem.r[i];
 		r = hv_vm_map(v->vm, i, g->gpa, g->size, g->host, flags);

@@ -85,6 +85,33 @@ def lane(tmp_path_factory):
     return lane
 
 
+def host_tsc_khz():
+    with open("/proc/cpuinfo") as f:
+        m = re.search(r"^cpu MHz\s*:\s*([\d.]+)", f.read(), re.M)
+    return int(float(m.group(1)) * 1000 + 0.5) if m else 2000000
+
+
+def test_guest_image_boots_under_plain_tcg():
+    """The L2 artefacts alone, no nesting: QEMU TCG boots the bzImage + initramfs to the marker
+    and the rng scenario works (tells a broken image apart from a lane or squib problem)."""
+    build = subprocess.run([str(ROOT / "tools" / "guest-image" / "build.sh")], capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr
+    g = CACHE / "guest"
+    khz = host_tsc_khz()
+    args = ("console=ttyS0 reboot=k panic=-1 quiet pci=off i8042.noaux i8042.nomux i8042.nopnp "
+            "i8042.dumbkbd tsc_early_khz=%d lpj=%d squib.scenario=ready,rng"
+            % (khz, khz * 1000 // 250))
+    p = subprocess.run(["qemu-system-x86_64", "-M", "microvm,rtc=on", "-accel", "tcg", "-cpu", "max", "-m", "256",
+                        "-nodefaults", "-no-user-config", "-display", "none", "-serial", "stdio", "-no-reboot",
+                        "-kernel", str(g / "bzImage"), "-initrd", str(g / "initramfs.cpio"), "-append", args,
+                        "-device", "virtio-rng-device"],
+                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=180)
+    out = p.stdout.decode(errors="replace")
+    assert "SQUIB-GUEST-READY cpus=1" in out, out[-3000:]
+    assert "SQUIB-SCENARIO-OK rng" in out, out[-3000:]
+    assert "SQUIB-SCENARIOS-DONE" in out and p.returncode == 0, out[-3000:]
+
+
 def test_lane_level1_has_kvm(lane):
     if lane.kvm == "host":
         pytest.skip("hardware KVM: scenarios ran directly on this host, no level 1")

@@ -6,7 +6,7 @@
 #   === BEGIN <name> rc=<rc> start=<uptime> end=<uptime> ===  ...output...  === END <name> ===
 # LANE_RUNS (space-separated names) limits what runs; default: everything. On a host with
 # hardware KVM the same script runs directly (env GUEST, SQUIB, LANE_TMP; vsock-probe on PATH).
-BA="console=ttyS0 reboot=k panic=-1 quiet pci=off i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd initcall_blacklist=cmos_init"
+BA="console=ttyS0 reboot=k panic=-1 quiet pci=off i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd"
 SQ_T=${SQ_T:-120}
 T=${LANE_TMP:-/tmp} # scratch directory (the host-mode fixture passes its own)
 want() { [ -z "$LANE_RUNS" ] || case " $LANE_RUNS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
@@ -35,7 +35,7 @@ tap_up() {
 	{ tunctl -t tap0 > /dev/null 2>&1 || ip tuntap add dev tap0 mode tap; } && ip addr add 172.16.0.1/24 dev tap0 && ip link set tap0 up
 }
 NETARGS="squib.ip=172.16.0.2/24 squib.peer=172.16.0.1 squib.vsock_mode=connect squib.vsock_port=5000"
-QEMU="qemu-system-x86_64 -M microvm -accel kvm -cpu host -m 256 -nodefaults -no-user-config \
+QEMU="qemu-system-x86_64 -M microvm,rtc=on -accel kvm -cpu host -m 256 -nodefaults -no-user-config \
 -display none -serial stdio -no-reboot -L /usr/share/qemu"
 
 if want ref; then

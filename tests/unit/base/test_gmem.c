@@ -39,14 +39,14 @@ static void test_layout_rejects(void **state)
 static void test_ptr_bounds(void **state)
 {
 	struct gmem m;
-	uint64_t bitmap[1] = {0};
 	assert_int_equal(gmem_layout_x86(&m, 1ULL << 20), 0);
 	assert_int_equal(gmem_alloc(&m), 0);
 	assert_non_null(gmem_ptr(&m, 0, 1ULL << 20));
 	assert_null(gmem_ptr(&m, 1, 1ULL << 20));
 	assert_null(gmem_ptr(&m, UINT64_MAX - 2, 8));
 	assert_null(gmem_ptr(&m, 8, UINT64_MAX));
-	m.dirty = bitmap;
+	assert_int_equal(gmem_dirty_enable(&m), 0);
+	uint64_t *bitmap = m.dirty;
 	uint32_t v = 0xdeadbeef;
 	assert_int_equal(gmem_write(&m, 0x3000 - 2, &v, sizeof(v)), 0);
 	assert_int_equal(bitmap[0], (1ULL << 2) | (1ULL << 3));
