@@ -53,7 +53,7 @@ skip_no_kvm() {
 median() { sort -n | awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]; else print "nan"}'; }
 
 # ratio A B: A/B with 2 decimals ("n/a" if either is missing or B is 0).
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "" || b == "" || a == "nan" || b == "nan" || b + 0 == 0) print "n/a"; else printf "%.2f\n", a / b}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "" || b == "" || a == "nan" || b == "nan" || b + 0 == 0) print "n/a"; else printf "%.3g\n", a / b}'; }
 
 # kv KEY: the value of KEY=... on stdin (last occurrence).
 kv() { tr ' ' '\n' | sed -n "s/^$1=//p" | tail -1; }

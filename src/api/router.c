@@ -116,6 +116,20 @@ int schema_snap_load(json_t *o, struct api_action *a, struct api_response *r)
 	return snap_overrides(o, s, r);
 }
 
+/* A snapshot path field: a string; a NUL byte or more than 4095 bytes is snapshot.md's
+ * InvalidPath (checked here, before any I/O, with the JSON length so a NUL is seen). */
+static int jr_snap_path(json_t *o, const char *key, bool req, char *dst, size_t cap, bool *present,
+			struct api_response *r)
+{
+	json_t *v = json_object_get(o, key);
+	if (v && json_is_string(v)) {
+		struct snap_error e = {0};
+		if (snap_path_validate_chars(json_string_value(v), json_string_length(v), &e) < 0)
+			return api_fail_text(r, e.http_status, e.msg);
+	}
+	return jr_str(o, "", key, req, dst, cap, present, r);
+}
+
 int schema_snap_create(json_t *o, struct api_action *a, struct api_response *r)
 {
 	static const char *const keys[] = {"snapshot_path", "mem_file_path", "snapshot_type", NULL};
@@ -123,10 +137,10 @@ int schema_snap_create(json_t *o, struct api_action *a, struct api_response *r)
 	struct snap_create_req *s = &a->u.snap_create;
 	int t = 0;
 	CHECK(jr_object(o, "", keys, r));
-	CHECK(jr_str(o, "", "snapshot_path", true, s->snapshot_path, sizeof(s->snapshot_path), NULL,
-		     r));
-	CHECK(jr_str(o, "", "mem_file_path", true, s->mem_file_path, sizeof(s->mem_file_path), NULL,
-		     r));
+	CHECK(jr_snap_path(o, "snapshot_path", true, s->snapshot_path, sizeof(s->snapshot_path),
+			   NULL, r));
+	CHECK(jr_snap_path(o, "mem_file_path", true, s->mem_file_path, sizeof(s->mem_file_path),
+			   NULL, r));
 	CHECK(jr_enum(o, "", "snapshot_type", false, types, &t, NULL, r));
 	s->type = t ? SNAP_DIFF : SNAP_FULL;
 	return 0;
@@ -241,7 +255,8 @@ static int parse_body(const struct route *rt, const char *id, const char *body, 
 	json_error_t jerr;
 	if (len == 0)
 		return api_fail(r, 400, rt->m == API_M_PUT ? MSG_EMPTY_PUT : MSG_EMPTY_PATCH);
-	json_t *o = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+	json_t *o =
+	    json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
 	if (!o)
 		return api_fail(r, 400, MSG_JSON_SYNTAX, jerr.text, jerr.line, jerr.column);
 	int rc = rt->parse(o, a, r);

@@ -59,7 +59,8 @@ int schema_mmds_config(json_t *o, struct api_action *a, struct api_response *r)
 				"at most 8 interface IDs");
 	json_array_foreach(arr, i, v)
 	{
-		if (!json_is_string(v) || json_string_length(v) >= VM_ID_MAX)
+		if (!json_is_string(v) || json_string_length(v) >= VM_ID_MAX ||
+		    strlen(json_string_value(v)) != json_string_length(v))
 			return api_fail(r, 400, MSG_JSON_TYPE, "network_interfaces",
 					"an array of interface IDs");
 		snprintf(m->ifaces[i], VM_ID_MAX, "%s", json_string_value(v));
@@ -126,7 +127,8 @@ static int cpu_num(json_t *o, const char *ctx, const char *key, bool req, uint64
 		char *end;
 		errno = 0;
 		unsigned long long x = strtoull(s, &end, 0);
-		if (!*s || *end || errno || x > max || s[0] == '-')
+		if (!*s || *end || errno || x > max || s[0] == '-' ||
+		    strlen(s) != json_string_length(v))
 			return api_fail(r, 400, MSG_JSON_RANGE, jr_name(nm, sizeof(nm), ctx, key),
 					"a number (decimal or 0x hex)");
 		*out = x;

@@ -37,10 +37,8 @@ static bool path_has_dotdot(const char *p, size_t len)
 	return false;
 }
 
-int snap_path_validate_n(const char *path, size_t len, struct snap_error *e)
+int snap_path_validate_chars(const char *path, size_t len, struct snap_error *e)
 {
-	char parent[VM_PATH_MAX], reason[VM_PATH_MAX + 64];
-	struct stat st;
 	if (!path || len == 0)
 		return snap_error_set(e, SNAP_E_INVALID_PATH, "path is empty");
 	if (memchr(path, '\0', len))
@@ -49,6 +47,16 @@ int snap_path_validate_n(const char *path, size_t len, struct snap_error *e)
 		return snap_error_set(e, SNAP_E_INVALID_PATH, "path exceeds 4095 bytes");
 	if (path_has_dotdot(path, len))
 		return snap_error_set(e, SNAP_E_INVALID_PATH, "path contains a '..' component");
+	return 0;
+}
+
+int snap_path_validate_n(const char *path, size_t len, struct snap_error *e)
+{
+	char parent[VM_PATH_MAX], reason[VM_PATH_MAX + 64];
+	struct stat st;
+	int r = snap_path_validate_chars(path, len, e);
+	if (r < 0)
+		return r;
 	if (snap_path_parent(path, parent, sizeof(parent)) < 0)
 		return snap_error_set(e, SNAP_E_INVALID_PATH, "path exceeds 4095 bytes");
 	if (stat(parent, &st) < 0 || !S_ISDIR(st.st_mode)) {

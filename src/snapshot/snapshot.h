@@ -315,6 +315,8 @@ int snap_state_decode(const uint8_t *buf, size_t len, bool check_crc, struct sna
  * SNAP_PATH_MAX bytes, has no ".." component and its parent is an existing directory.
  * 0 or -EINVAL with e set. */
 int snap_path_validate_n(const char *path, size_t len, struct snap_error *e);
+/* Only the checks that need no I/O (empty, NUL, length, ".."), for the API thread. */
+int snap_path_validate_chars(const char *path, size_t len, struct snap_error *e);
 /* Same for a C string (its length is strlen). */
 int snap_path_validate(const char *path, struct snap_error *e);
 /* AtomicCommitCrossFs unless temp_dir and dest (or, when dest does not exist yet, its parent)

@@ -61,8 +61,10 @@ static const struct rcase cases[] = {
     {"PUT", "/boot-source", "{\"kernel_image_path\":5}", -1,
      D "invalid type for field `kernel_image_path`: expected a string."},
     {"PUT", "/boot-source", "{\"kernel_image_path\":\"a\\u0000b\"}", -1,
-     D "\\u0000 is not allowed without JSON_ALLOW_NUL near '\"a\\u0000b\"' at line 1 column "
-       "31."},
+     D "invalid value for field `kernel_image_path`: expected a string of at most 4095 bytes "
+       "without NUL."},
+    {"PUT", "/snapshot/create", "{\"snapshot_path\":\"/a\\u0000b\",\"mem_file_path\":\"/m\"}", -1,
+     "invalid snapshot path: path contains a NUL byte"},
     /* machine-config */
     {"PUT", "/machine-config", "{\"vcpu_count\":2,\"mem_size_mib\":256}", API_PUT_MACHINE, NULL},
     {"PUT", "/machine-config", "{\"mem_size_mib\":256}", -1, D "missing field `vcpu_count`."},
