@@ -72,7 +72,12 @@ class Squib:
     def request(self, method, path, body=None, headers=None, conn=None):
         c = conn or UnixHTTPConnection(self.sock)
         data = body if isinstance(body, (bytes, str)) or body is None else json.dumps(body)
-        c.request(method, path, body=data, headers=headers or {})
+        try:
+            c.request(method, path, body=data, headers=headers or {})
+        except (BrokenPipeError, ConnectionResetError):
+            # The server may answer (e.g. 413) and close before the whole body is sent;
+            # its response is still waiting in the socket.
+            pass
         r = c.getresponse()
         raw = r.read()
         if conn is None:
