@@ -103,3 +103,25 @@ for k in "sget GET /" "sput PUT /machine-config" "sgetc GET / under PUTs"; do
 	if awk -v v="$v" 'BEGIN {exit !(v < 500)}'; then verdict=MET; else verdict=MISSED; fi
 	echo "goal p99 < 500 us, ${k#* }: $v us -> $verdict"
 done
+
+# Process start -> API socket accepting connections (squib) vs QMP socket accepting (QEMU),
+# STARTS runs each, median. Goal (issue): squib <= 3 ms.
+STARTS=${STARTS:-50}
+echo
+echo "start-up: exec -> socket accepting, $STARTS runs each (benchctl sock)"
+i=0
+while [ $i -lt "$STARTS" ]; do
+	rm -f "$D/s.sock" "$D/q.sock"
+	"$BENCHCTL" sock "$D/s.sock" -- "$SQUIB" --api-sock "$D/s.sock" 2>/dev/null |
+		sed -n 's/.*sock_us=\([0-9.]*\).*/\1/p' >>"$D/start_squib"
+	"$BENCHCTL" sock "$D/q.sock" -- "$QEMU" -M microvm -accel tcg -S -nodefaults -no-user-config \
+		-display none -m 128 -qmp "unix:$D/q.sock,server=on,wait=off" 2>/dev/null |
+		sed -n 's/.*sock_us=\([0-9.]*\).*/\1/p' >>"$D/start_qemu"
+	i=$((i + 1))
+done
+ss=$(median <"$D/start_squib"); qs=$(median <"$D/start_qemu")
+echo "  squib exec -> API socket accepting: median ${ss} us ($(wc -l <"$D/start_squib") runs)"
+echo "  qemu  exec -> QMP socket accepting: median ${qs} us ($(wc -l <"$D/start_qemu") runs)"
+echo "  ratio squib/QEMU: $(ratio "$ss" "$qs")"
+if awk -v v="$ss" 'BEGIN {exit !(v <= 3000)}'; then verdict=MET; else verdict=MISSED; fi
+echo "goal squib start <= 3 ms: $ss us -> $verdict"

@@ -3,6 +3,7 @@
 #include "api/api_int.h"
 #include "api/exec_int.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <pthread.h>
@@ -14,6 +15,49 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+
+/* libmicrohttpd (and the TLS stack it pulls in) is loaded with dlopen once the listening socket
+ * exists: the socket accepts connections from the first milliseconds of the process and the
+ * ~20 libraries' relocations do not sit on the start-up path. */
+static struct {
+	struct MHD_Daemon *(*start_daemon)(unsigned int, uint16_t, MHD_AcceptPolicyCallback, void *,
+					   MHD_AccessHandlerCallback, void *, ...);
+	void (*stop_daemon)(struct MHD_Daemon *);
+	struct MHD_Response *(*create_response_from_buffer)(size_t, void *,
+							    enum MHD_ResponseMemoryMode);
+	enum MHD_Result (*add_response_header)(struct MHD_Response *, const char *, const char *);
+	enum MHD_Result (*queue_response)(struct MHD_Connection *, unsigned int,
+					  struct MHD_Response *);
+	void (*destroy_response)(struct MHD_Response *);
+	const char *(*lookup_connection_value)(struct MHD_Connection *, enum MHD_ValueKind,
+					       const char *);
+} mhd;
+
+static int mhd_load(void)
+{
+	static const char *const names[] = {"libmicrohttpd.so.12", "libmicrohttpd.so"};
+	void *h = NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(names) && !h; i++)
+		h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		LOG_ERR("cannot load libmicrohttpd: %s", dlerror());
+		return -ENOENT;
+	}
+	*(void **)&mhd.start_daemon = dlsym(h, "MHD_start_daemon");
+	*(void **)&mhd.stop_daemon = dlsym(h, "MHD_stop_daemon");
+	*(void **)&mhd.create_response_from_buffer = dlsym(h, "MHD_create_response_from_buffer");
+	*(void **)&mhd.add_response_header = dlsym(h, "MHD_add_response_header");
+	*(void **)&mhd.queue_response = dlsym(h, "MHD_queue_response");
+	*(void **)&mhd.destroy_response = dlsym(h, "MHD_destroy_response");
+	*(void **)&mhd.lookup_connection_value = dlsym(h, "MHD_lookup_connection_value");
+	if (!mhd.start_daemon || !mhd.stop_daemon || !mhd.create_response_from_buffer ||
+	    !mhd.add_response_header || !mhd.queue_response || !mhd.destroy_response ||
+	    !mhd.lookup_connection_value) {
+		LOG_ERR("libmicrohttpd lacks a needed symbol");
+		return -ENOENT;
+	}
+	return 0;
+}
 
 #define QUEUE_MAX 64
 
@@ -205,17 +249,17 @@ static void handle(struct api_server *s, const char *method, const char *url, co
 static enum MHD_Result reply(struct MHD_Connection *c, const struct api_response *r)
 {
 	size_t n = r->body ? strlen(r->body) : 0;
-	struct MHD_Response *resp = MHD_create_response_from_buffer(
+	struct MHD_Response *resp = mhd.create_response_from_buffer(
 	    n, (void *)(r->body ? r->body : ""), MHD_RESPMEM_MUST_COPY);
 	if (!resp)
 		return MHD_NO;
-	MHD_add_response_header(resp, "Server", "Firecracker API");
+	mhd.add_response_header(resp, "Server", "Firecracker API");
 	if (n)
-		MHD_add_response_header(resp, "Content-Type", "application/json");
+		mhd.add_response_header(resp, "Content-Type", "application/json");
 	if (r->deprecated)
-		MHD_add_response_header(resp, "Deprecation", "true");
-	enum MHD_Result rc = MHD_queue_response(c, (unsigned)r->status, resp);
-	MHD_destroy_response(resp);
+		mhd.add_response_header(resp, "Deprecation", "true");
+	enum MHD_Result rc = mhd.queue_response(c, (unsigned)r->status, resp);
+	mhd.destroy_response(resp);
 	return rc;
 }
 
@@ -241,7 +285,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		pthread_setname_np(pthread_self(), "fc_api");
 		__atomic_add_fetch(&s->inflight, 1, __ATOMIC_RELAXED);
 		*con_cls = st;
-		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+		const char *cl = mhd.lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 		if (cl && strtoull(cl, NULL, 10) > s->max_payload) {
 			st->too_large = true;
 			return too_large(s, c, (size_t)strtoull(cl, NULL, 10));
@@ -344,7 +388,13 @@ int api_server_start(const char *path, struct api_vm *vm, size_t max_payload,
 		rc = s->lfd;
 		goto fail_loop;
 	}
-	s->d = MHD_start_daemon(
+	if (!mhd.start_daemon && mhd_load() < 0) {
+		rc = -ENOENT;
+		close(s->lfd);
+		unlink(path);
+		goto fail_loop;
+	}
+	s->d = mhd.start_daemon(
 	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0, NULL,
 	    NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, s->lfd, MHD_OPTION_CONNECTION_TIMEOUT,
 	    (unsigned)120, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
@@ -394,7 +444,7 @@ void api_server_stop(struct api_server *s)
 		struct timespec ts = {0, 10 * 1000000L};
 		nanosleep(&ts, NULL);
 	}
-	MHD_stop_daemon(s->d); /* joins the connection threads, closes the listening socket */
+	mhd.stop_daemon(s->d); /* joins the connection threads, closes the listening socket */
 	unlink(s->path);
 	evloop_del(s->vm->loop, s->efd);
 	close(s->efd);
