@@ -188,12 +188,10 @@ static int hexval(char c)
 	return -1;
 }
 
-/* Sibling "<mem_path>.pairid": 32 lowercase hex digits and a newline. */
-static int pair_id_sibling_read(const char *mem_path, uint8_t id[SNAP_PAIR_ID_LEN])
+/* A pair-id sibling file: 32 lowercase hex digits and a newline. */
+static int pair_id_file_read(const char *p, uint8_t id[SNAP_PAIR_ID_LEN])
 {
-	char p[VM_PATH_MAX + 16], txt[40];
-	if ((size_t)snprintf(p, sizeof(p), "%s%s", mem_path, SNAP_PAIR_SUFFIX) >= sizeof(p))
-		return -ENAMETOOLONG;
+	char txt[40];
 	int fd = open(p, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? -ENODATA : -errno;
@@ -210,6 +208,15 @@ static int pair_id_sibling_read(const char *mem_path, uint8_t id[SNAP_PAIR_ID_LE
 	return 0;
 }
 
+/* Sibling "<mem_path>.pairid". */
+static int pair_id_sibling_read(const char *mem_path, uint8_t id[SNAP_PAIR_ID_LEN])
+{
+	char p[VM_PATH_MAX + 16];
+	if ((size_t)snprintf(p, sizeof(p), "%s%s", mem_path, SNAP_PAIR_SUFFIX) >= sizeof(p))
+		return -ENAMETOOLONG;
+	return pair_id_file_read(p, id);
+}
+
 int snap_pair_id_get(const char *mem_path, int fd, uint8_t id[SNAP_PAIR_ID_LEN])
 {
 	ssize_t n = fd >= 0 ? fgetxattr(fd, SNAP_PAIR_XATTR, id, SNAP_PAIR_ID_LEN)
@@ -221,6 +228,40 @@ int snap_pair_id_get(const char *mem_path, int fd, uint8_t id[SNAP_PAIR_ID_LEN])
 	if (errno != ENODATA && errno != ENOTSUP && errno != EOPNOTSUPP)
 		return -errno;
 	return pair_id_sibling_read(mem_path, id);
+}
+
+/* A create killed between its renames (commit.c exchanges "<dest>.tmp" and "<dest>") leaves
+ * the new memory file (or pair-id sibling) at the destination and the previous one at ".tmp",
+ * with the previous state file still in place. If the ".tmp" memory file (id from its xattr or
+ * from "<path>.pairid.tmp"), or the destination with "<path>.pairid.tmp", carries the state's
+ * pair id, put the previous files back: the interrupted create never committed, so what sits
+ * at the destination is garbage. 0 if rolled back, -ENOENT if there is nothing to roll back. */
+static int mem_rollback(const char *path, const uint8_t want[SNAP_PAIR_ID_LEN])
+{
+	char tmp[VM_PATH_MAX + 16], sib[VM_PATH_MAX + 16], sibtmp[VM_PATH_MAX + 32];
+	uint8_t id[SNAP_PAIR_ID_LEN];
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s%s", path, SNAP_TMP_SUFFIX) >= sizeof(tmp) ||
+	    (size_t)snprintf(sib, sizeof(sib), "%s%s", path, SNAP_PAIR_SUFFIX) >= sizeof(sib) ||
+	    (size_t)snprintf(sibtmp, sizeof(sibtmp), "%s%s", sib, SNAP_TMP_SUFFIX) >=
+		sizeof(sibtmp))
+		return -ENOENT;
+	bool have_sibtmp = pair_id_file_read(sibtmp, id) == 0;
+	bool sib_ok = have_sibtmp && memcmp(id, want, SNAP_PAIR_ID_LEN) == 0;
+	ssize_t n = getxattr(tmp, SNAP_PAIR_XATTR, id, SNAP_PAIR_ID_LEN);
+	bool tmp_ok = n == SNAP_PAIR_ID_LEN ? memcmp(id, want, SNAP_PAIR_ID_LEN) == 0
+					    : (access(tmp, F_OK) == 0 && sib_ok);
+	if (tmp_ok && rename(tmp, path) == 0) {
+		if (have_sibtmp)
+			rename(sibtmp, sib);
+		LOG_WARNING("memory file %s: rolled back an interrupted snapshot create", path);
+		return 0;
+	}
+	n = getxattr(path, SNAP_PAIR_XATTR, id, SNAP_PAIR_ID_LEN);
+	if (n < 0 && sib_ok && rename(sibtmp, sib) == 0) {
+		LOG_WARNING("memory file %s: rolled back an interrupted snapshot create", path);
+		return 0;
+	}
+	return -ENOENT;
 }
 
 int snap_mem_open(const char *path, const uint8_t pair_id[SNAP_PAIR_ID_LEN], int *fd,
@@ -241,6 +282,11 @@ int snap_mem_open(const char *path, const uint8_t pair_id[SNAP_PAIR_ID_LEN], int
 	if (rc < 0 && rc != -ENODATA && rc != -EINVAL) {
 		close(f);
 		return snap_error_set(e, SNAP_E_MEMORY_IO, -rc);
+	}
+	if ((rc < 0 || memcmp(got, pair_id, SNAP_PAIR_ID_LEN) != 0) &&
+	    mem_rollback(path, pair_id) == 0) {
+		close(f);
+		return snap_mem_open(path, pair_id, fd, size, e);
 	}
 	if (rc < 0 || memcmp(got, pair_id, SNAP_PAIR_ID_LEN) != 0) {
 		close(f);
