@@ -231,37 +231,23 @@ int snap_pair_id_get(const char *mem_path, int fd, uint8_t id[SNAP_PAIR_ID_LEN])
 }
 
 /* A create killed between its renames (commit.c exchanges "<dest>.tmp" and "<dest>") leaves
- * the new memory file (or pair-id sibling) at the destination and the previous one at ".tmp",
- * with the previous state file still in place. If the ".tmp" memory file (id from its xattr or
- * from "<path>.pairid.tmp"), or the destination with "<path>.pairid.tmp", carries the state's
- * pair id, put the previous files back: the interrupted create never committed, so what sits
- * at the destination is garbage. 0 if rolled back, -ENOENT if there is nothing to roll back. */
+ * the new memory file at the destination and the previous one at ".tmp", with the previous
+ * state file still in place. When the ".tmp" memory file's own pair-id xattr is the state's,
+ * put it back: the interrupted create never committed, so the destination holds garbage.
+ * Only the xattr travels with the file's content across renames; with the ".pairid" sibling
+ * fallback the two memory files cannot be told apart, so that case stays a PairMismatch
+ * (never a guest on the wrong memory). 0 if rolled back, -ENOENT otherwise. */
 static int mem_rollback(const char *path, const uint8_t want[SNAP_PAIR_ID_LEN])
 {
-	char tmp[VM_PATH_MAX + 16], sib[VM_PATH_MAX + 16], sibtmp[VM_PATH_MAX + 32];
+	char tmp[VM_PATH_MAX + 16];
 	uint8_t id[SNAP_PAIR_ID_LEN];
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s%s", path, SNAP_TMP_SUFFIX) >= sizeof(tmp) ||
-	    (size_t)snprintf(sib, sizeof(sib), "%s%s", path, SNAP_PAIR_SUFFIX) >= sizeof(sib) ||
-	    (size_t)snprintf(sibtmp, sizeof(sibtmp), "%s%s", sib, SNAP_TMP_SUFFIX) >=
-		sizeof(sibtmp))
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s%s", path, SNAP_TMP_SUFFIX) >= sizeof(tmp))
 		return -ENOENT;
-	bool have_sibtmp = pair_id_file_read(sibtmp, id) == 0;
-	bool sib_ok = have_sibtmp && memcmp(id, want, SNAP_PAIR_ID_LEN) == 0;
-	ssize_t n = getxattr(tmp, SNAP_PAIR_XATTR, id, SNAP_PAIR_ID_LEN);
-	bool tmp_ok = n == SNAP_PAIR_ID_LEN ? memcmp(id, want, SNAP_PAIR_ID_LEN) == 0
-					    : (access(tmp, F_OK) == 0 && sib_ok);
-	if (tmp_ok && rename(tmp, path) == 0) {
-		if (have_sibtmp)
-			rename(sibtmp, sib);
-		LOG_WARNING("memory file %s: rolled back an interrupted snapshot create", path);
-		return 0;
-	}
-	n = getxattr(path, SNAP_PAIR_XATTR, id, SNAP_PAIR_ID_LEN);
-	if (n < 0 && sib_ok && rename(sibtmp, sib) == 0) {
-		LOG_WARNING("memory file %s: rolled back an interrupted snapshot create", path);
-		return 0;
-	}
-	return -ENOENT;
+	if (getxattr(tmp, SNAP_PAIR_XATTR, id, SNAP_PAIR_ID_LEN) != SNAP_PAIR_ID_LEN ||
+	    memcmp(id, want, SNAP_PAIR_ID_LEN) != 0 || rename(tmp, path) < 0)
+		return -ENOENT;
+	LOG_WARNING("memory file %s: rolled back an interrupted snapshot create", path);
+	return 0;
 }
 
 int snap_mem_open(const char *path, const uint8_t pair_id[SNAP_PAIR_ID_LEN], int *fd,

@@ -136,9 +136,9 @@ while [ $n -lt "$TRIALS" ]; do
 	wait $cpid 2>/dev/null
 	changed=no
 	[ "$before" = "$(sum "$D.state")" ] || changed=yes
-	desc=$("$SQUIB" --describe-snapshot "$D.state" 2>&1 | grep -o 'pair ok\|pair MISMATCH\|MISSING' | head -1)
 	start_squib Y
 	ly=$(load Y "$D.state" "$D.mem" true)
+	desc=$("$SQUIB" --describe-snapshot "$D.state" 2>&1 | grep -o 'pair ok\|pair MISMATCH\|MISSING' | head -1)  # after the load: it rolls back a torn commit
 	case "$ly" in
 	204*)
 		wait_exit Y
@@ -217,9 +217,9 @@ if [ -x "$ST" ] && [ "${CRASH_WINDOW:-1}" = 1 ]; then
 		nren=$(grep -c 'renameat2(' "$W/st.txt")
 		changed=no
 		[ "$before" = "$(sum "$D.state")" ] || changed=yes
-		desc=$("$SQUIB" --describe-snapshot "$D.state" 2>&1 | grep -o 'pair ok\|pair MISMATCH\|MISSING' | head -1)
 		start_squib Y
 		ly=$(load Y "$D.state" "$D.mem" true)
+		desc=$("$SQUIB" --describe-snapshot "$D.state" 2>&1 | grep -o 'pair ok\|pair MISMATCH\|MISSING' | head -1)  # after the load: it rolls back a torn commit
 		case "$ly" in
 		204*)
 			wait_exit Y

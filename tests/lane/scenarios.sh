@@ -91,7 +91,9 @@ api() { # socket method path body -> prints "HTTP <code> <body>"
 }
 wait_lines() { # file pattern count seconds pid: until count lines match, time is up or pid exits
 	i=0
-	while [ "$(grep -c "$2" "$1" 2>/dev/null)" -lt "$3" ] && [ $i -lt "$4" ] && kill -0 "$5" 2>/dev/null; do
+	while :; do
+		n=$(grep -c "$2" "$1" 2>/dev/null)
+		[ "${n:-0}" -lt "$3" ] && [ "$i" -lt "${4:-60}" ] && kill -0 "$5" 2>/dev/null || break
 		sleep 1
 		i=$((i + 1))
 	done
@@ -103,6 +105,8 @@ snapshot_test() {
 	"$SQUIB" --api-sock "$T/a.sock" --config-file "$T/snap.json" > "$T/out.snap1" 2>&1 < /dev/null &
 	p1=$!
 	wait_lines "$T/out.snap1" SQUIB-UPTIME 3 "$SQ_T" $p1
+	i=0
+	while [ ! -S "$T/a.sock" ] && [ $i -lt 20 ] && kill -0 $p1 2>/dev/null; do sleep 1; i=$((i + 1)); done
 	echo "pause: $(api "$T/a.sock" PATCH /vm '{"state": "Paused"}')"
 	sleep 1
 	echo "before-last: $(grep SQUIB-UPTIME "$T/out.snap1" | tail -1)"
