@@ -89,7 +89,7 @@ cp "$G"/l1-modules/* "$S/lib/modules/l1/"
 for f in vmlinux bzImage initramfs.cpio rootfs.ext4 kernel-release; do ln "$G/$f" "$S/guest/$f" 2>/dev/null || cp "$G/$f" "$S/guest/$f"; done
 if [ -x "$SQUIB_BIN" ]; then put "$SQUIB_BIN" /usr/bin/squib; else log "no squib binary at $SQUIB_BIN (set SQUIB_BIN)"; fi
 # squib dlopens libmicrohttpd (not in its ldd list): ship it and its own libraries too.
-mhd=$(ldconfig -p | awk '/libmicrohttpd\.so\.12 .*x86-64/ {print $NF; exit}')
+mhd=$(ldconfig -p | awk '/libmicrohttpd\.so\.12 .*x86-64/ && !f {print $NF; f = 1}')
 if [ -n "$mhd" ]; then mkdir -p "$S$(dirname "$mhd")"; cp -L "$mhd" "$S$mhd"; addlibs "$mhd"; fi
 if [ $WITH_QEMU = 1 ]; then
 	put "$(command -v qemu-system-x86_64)" /usr/bin/qemu-system-x86_64
