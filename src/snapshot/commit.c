@@ -208,7 +208,7 @@ static int pair_write_mem(struct pair_files *pf, const struct snap_create_req *r
 			  const struct gmem *mem, const uint64_t *dirty,
 			  const uint8_t id[SNAP_PAIR_ID_LEN], struct snap_error *e)
 {
-	char path[VM_PATH_MAX + 16], hex[2 * SNAP_PAIR_ID_LEN + 2];
+	char path[VM_PATH_MAX + 16], txt[SNAP_PAIR_TEXT_MAX];
 	int rc = tmp_open(&pf->mem, r->mem_file_path, "rename.mem");
 	if (rc < 0)
 		return snap_error_set(e, SNAP_E_MEMORY_IO, -rc);
@@ -221,12 +221,13 @@ static int pair_write_mem(struct pair_files *pf, const struct snap_create_req *r
 		pf->use_pid = true;
 		snprintf(path, sizeof(path), "%s%s", r->mem_file_path, SNAP_PAIR_SUFFIX);
 		rc = tmp_open(&pf->pid, path, "rename.pairid");
-		for (int i = 0; i < SNAP_PAIR_ID_LEN; i++)
-			snprintf(hex + 2 * i, 3, "%02x", id[i]);
-		hex[2 * SNAP_PAIR_ID_LEN] = '\n';
+		struct stat st;
+		if (rc == 0 && fstat(pf->mem.fd, &st) < 0)
+			rc = -errno;
+		size_t n = rc == 0 ? snap_pair_sibling_text(txt, id, (uint64_t)st.st_ino) : 0;
 		int f = snap_fault("pairid.write");
 		if (rc == 0)
-			rc = f ? -f : write_all(pf->pid.fd, (const uint8_t *)hex, sizeof(hex) - 1);
+			rc = f ? -f : write_all(pf->pid.fd, (const uint8_t *)txt, n);
 		if (rc == 0)
 			rc = tmp_sync_close(&pf->pid, "pairid.fsync");
 	}

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -188,17 +189,40 @@ static int hexval(char c)
 	return -1;
 }
 
-/* A pair-id sibling file: 32 lowercase hex digits and a newline. */
-static int pair_id_file_read(const char *p, uint8_t id[SNAP_PAIR_ID_LEN])
+size_t snap_pair_sibling_text(char *out, const uint8_t id[SNAP_PAIR_ID_LEN], uint64_t ino)
 {
-	char txt[40];
+	size_t n = 0;
+	for (int i = 0; i < SNAP_PAIR_ID_LEN; i++)
+		n += (size_t)snprintf(out + n, SNAP_PAIR_TEXT_MAX - n, "%02x", id[i]);
+	n += (size_t)snprintf(out + n, SNAP_PAIR_TEXT_MAX - n, " %llu\n", (unsigned long long)ino);
+	return n;
+}
+
+/* A pair-id sibling file: 32 lowercase hex digits, optionally " <inode>", and "\n".
+ * *ino is 0 when the file has no inode (written by an older squib). */
+static int pair_id_file_read(const char *p, uint8_t id[SNAP_PAIR_ID_LEN], uint64_t *ino)
+{
+	char txt[SNAP_PAIR_TEXT_MAX];
+	const int hex = 2 * SNAP_PAIR_ID_LEN;
 	int fd = open(p, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? -ENODATA : -errno;
-	ssize_t n = read(fd, txt, sizeof(txt));
+	ssize_t n = read(fd, txt, sizeof(txt) - 1);
 	close(fd);
-	if (n != 2 * SNAP_PAIR_ID_LEN + 1 || txt[2 * SNAP_PAIR_ID_LEN] != '\n')
+	if (n < hex + 1 || txt[n - 1] != '\n')
 		return -EINVAL;
+	txt[n - 1] = 0;
+	*ino = 0;
+	if (n > hex + 1) {
+		char *end;
+		if (txt[hex] != ' ' || txt[hex + 1] < '0' || txt[hex + 1] > '9')
+			return -EINVAL;
+		errno = 0;
+		unsigned long long v = strtoull(txt + hex + 1, &end, 10);
+		if (errno || *end)
+			return -EINVAL;
+		*ino = v;
+	}
 	for (int i = 0; i < SNAP_PAIR_ID_LEN; i++) {
 		int hi = hexval(txt[2 * i]), lo = hexval(txt[2 * i + 1]);
 		if (hi < 0 || lo < 0)
@@ -214,7 +238,8 @@ static int pair_id_sibling_read(const char *mem_path, uint8_t id[SNAP_PAIR_ID_LE
 	char p[VM_PATH_MAX + 16];
 	if ((size_t)snprintf(p, sizeof(p), "%s%s", mem_path, SNAP_PAIR_SUFFIX) >= sizeof(p))
 		return -ENAMETOOLONG;
-	return pair_id_file_read(p, id);
+	uint64_t ino;
+	return pair_id_file_read(p, id, &ino);
 }
 
 int snap_pair_id_get(const char *mem_path, int fd, uint8_t id[SNAP_PAIR_ID_LEN])
@@ -230,22 +255,49 @@ int snap_pair_id_get(const char *mem_path, int fd, uint8_t id[SNAP_PAIR_ID_LEN])
 	return pair_id_sibling_read(mem_path, id);
 }
 
+static uint64_t path_ino(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0 ? (uint64_t)st.st_ino : 0;
+}
+
+/* Sibling fallback of mem_rollback: "<path>.pairid.tmp" names the state's pair id and the
+ * inode of its memory file (the sibling is renamed first, then the memory file). If that inode
+ * is at path, only the sibling moved: put it back. If it is at "<path>.tmp", put both back. */
+static int mem_rollback_sibling(const char *path, const char *mtmp,
+				const uint8_t want[SNAP_PAIR_ID_LEN])
+{
+	char pdst[VM_PATH_MAX + 32], ptmp[VM_PATH_MAX + 32];
+	uint8_t id[SNAP_PAIR_ID_LEN];
+	uint64_t ino;
+	snprintf(pdst, sizeof(pdst), "%s%s", path, SNAP_PAIR_SUFFIX);
+	snprintf(ptmp, sizeof(ptmp), "%s%s%s", path, SNAP_PAIR_SUFFIX, SNAP_TMP_SUFFIX);
+	if (pair_id_file_read(ptmp, id, &ino) < 0 || ino == 0 ||
+	    memcmp(id, want, SNAP_PAIR_ID_LEN) != 0)
+		return -ENOENT;
+	if (path_ino(path) != ino && (path_ino(mtmp) != ino || rename(mtmp, path) < 0))
+		return -ENOENT;
+	return rename(ptmp, pdst) < 0 ? -ENOENT : 0;
+}
+
 /* A create killed between its renames (commit.c exchanges "<dest>.tmp" and "<dest>") leaves
- * the new memory file at the destination and the previous one at ".tmp", with the previous
- * state file still in place. When the ".tmp" memory file's own pair-id xattr is the state's,
- * put it back: the interrupted create never committed, so the destination holds garbage.
- * Only the xattr travels with the file's content across renames; with the ".pairid" sibling
- * fallback the two memory files cannot be told apart, so that case stays a PairMismatch
- * (never a guest on the wrong memory). 0 if rolled back, -ENOENT otherwise. */
+ * the previous state file in place with newer memory (or pair-id sibling) files. Put the
+ * previous ones back when they provably belong to the state: the ".tmp" memory file's own
+ * pair-id xattr is the state's, or the ".pairid.tmp" sibling names the state's id and the
+ * inode of one of the two memory files. Anything else stays a PairMismatch (never a guest on
+ * the wrong memory). 0 if rolled back, -ENOENT otherwise. */
 static int mem_rollback(const char *path, const uint8_t want[SNAP_PAIR_ID_LEN])
 {
 	char tmp[VM_PATH_MAX + 16];
 	uint8_t id[SNAP_PAIR_ID_LEN];
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s%s", path, SNAP_TMP_SUFFIX) >= sizeof(tmp))
 		return -ENOENT;
-	if (getxattr(tmp, SNAP_PAIR_XATTR, id, SNAP_PAIR_ID_LEN) != SNAP_PAIR_ID_LEN ||
-	    memcmp(id, want, SNAP_PAIR_ID_LEN) != 0 || rename(tmp, path) < 0)
+	if (getxattr(tmp, SNAP_PAIR_XATTR, id, SNAP_PAIR_ID_LEN) == SNAP_PAIR_ID_LEN) {
+		if (memcmp(id, want, SNAP_PAIR_ID_LEN) != 0 || rename(tmp, path) < 0)
+			return -ENOENT;
+	} else if (mem_rollback_sibling(path, tmp, want) < 0) {
 		return -ENOENT;
+	}
 	LOG_WARNING("memory file %s: rolled back an interrupted snapshot create", path);
 	return 0;
 }

@@ -76,12 +76,15 @@ static int pair_id_transfer(const char *diff, int dfd, const char *base, int bfd
 		return rc;
 	if ((size_t)snprintf(p, sizeof(p), "%s%s", base, SNAP_PAIR_SUFFIX) >= sizeof(p))
 		return -ENAMETOOLONG;
+	struct stat st;
+	char txt[SNAP_PAIR_TEXT_MAX];
+	if (fstat(bfd, &st) < 0)
+		return -errno;
+	size_t n = snap_pair_sibling_text(txt, id, (uint64_t)st.st_ino);
 	FILE *f = fopen(p, "we");
 	if (!f)
 		return -errno;
-	for (int i = 0; i < SNAP_PAIR_ID_LEN; i++)
-		fprintf(f, "%02x", id[i]);
-	fputc('\n', f);
+	fwrite(txt, 1, n, f);
 	if (fflush(f) != 0 || fsync(fileno(f)) < 0) {
 		int err = errno;
 		fclose(f);

@@ -339,8 +339,14 @@ int snap_memfile_write_diff(int fd, const struct gmem *m, const uint64_t *dirty,
  * the filesystem has no user xattrs (the caller then uses the sibling fallback), or -errno. */
 int snap_pair_id_set_fd(int fd, const uint8_t id[SNAP_PAIR_ID_LEN]);
 /* Read the pair id of the memory file at mem_path: xattr first, else the sibling
- * "<mem_path>.pairid" (32 lowercase hex + "\n"). 0, -ENODATA when neither exists, -errno. */
+ * "<mem_path>.pairid". 0, -ENODATA when neither exists, -errno. */
 int snap_pair_id_get(const char *mem_path, int fd, uint8_t id[SNAP_PAIR_ID_LEN]);
+/* Text of a ".pairid" sibling: 32 lowercase hex digits, a space, the inode number of the
+ * memory file it belongs to (decimal), "\n". The inode lets a load tell the two memory files
+ * of a torn create apart (renames keep inodes); files without it (older squib) still load.
+ * out must hold SNAP_PAIR_TEXT_MAX bytes. Returns the length. */
+#define SNAP_PAIR_TEXT_MAX 64
+size_t snap_pair_sibling_text(char *out, const uint8_t id[SNAP_PAIR_ID_LEN], uint64_t ino);
 /* 16 random bytes from getrandom(2). 0 or -errno. */
 int snap_pair_id_new(uint8_t id[SNAP_PAIR_ID_LEN]);
 /* Open a memory file for loading (O_RDONLY|O_CLOEXEC) and check that it carries pair_id:

@@ -10,7 +10,8 @@
 # Each trial boots a fresh VM to a (timing-dependent) progress point, so old and new pairs
 # differ; the restored run must start right after the progress point of the pair it loaded. Env: CRASH_TRIALS (200), CRASH_SECS (time budget, 180).
 # Prints `CRASH trial <i> delay_us=<d> outcome=<old|new|torn|BAD...> ...` and a summary
-# `CRASH summary trials=<n> old=<a> new=<b> torn=<c> bad=<d> secs=<s>`.
+# `CRASH summary trials=<n> old=<a> new=<b> torn=<c> torn_recovered=<r> rolled_back_at_load=<l>
+# bad=<d> ...` (old/new count loads that ran right; l of them were rolled back by the load).
 W=/tmp/crash
 TG=${TEST_GUEST:-$LANE_ADD/squib-test-guest}
 ROUNDS=24
@@ -25,7 +26,7 @@ api() { # sock method path body -> "<code> <body>"
 }
 start_squib() { # name
 	rm -f "$W/$1.sock"
-	"$SQUIB" --api-sock "$W/$1.sock" > "$W/$1.out" 2>&1 < /dev/null &
+	"$SQUIB" --api-sock "$W/$1.sock" > "$W/$1.out" 2> "$W/$1.err" < /dev/null &
 	echo $! > "$W/$1.pid"
 	i=0
 	while [ ! -S "$W/$1.sock" ] && [ $i -lt 200 ]; do sleep 0.02; i=$((i + 1)); done
@@ -90,7 +91,7 @@ cat > "$W/ref.json" <<J
 {"boot-source": {"kernel_image_path": "$TG", "boot_args": "$CARGS"},
  "machine-config": {"vcpu_count": 1, "mem_size_mib": 40}}
 J
-timeout -s KILL 60 "$SQUIB" --no-api --config-file "$W/ref.json" > "$W/ref.out" 2>&1 < /dev/null
+timeout -s KILL 60 "$SQUIB" --no-api --config-file "$W/ref.json" > "$W/ref.out" 2> "$W/ref.err" < /dev/null
 REF=$(digest ref)
 echo "CRASH ref digest=$REF"
 boot_x() { # boot a fresh X, run it to its first PROGRESS line(s), pause; echo its progress
@@ -121,7 +122,7 @@ cp "$W/X.out" "$W/good.out"
 cp "$D.state" "$W/good.state"
 cp "$D.mem" "$W/good.mem"
 [ -f "$D.mem.pairid" ] && cp "$D.mem.pairid" "$W/good.mem.pairid"
-old=0 new=0 torn=0 rec=0 bad=0 n=0
+old=0 new=0 torn=0 rec=0 bad=0 n=0 rb=0
 MAXD=$((CUS * 13 / 10 + 1000))
 while [ $n -lt "$TRIALS" ]; do
 	if [ "$(awk -v a="$(now)" -v b="$t0" -v s="$SECS" 'BEGIN{print (a-b>s)}')" = 1 ]; then break; fi
@@ -147,6 +148,7 @@ while [ $n -lt "$TRIALS" ]; do
 		c=$(cont_ok "$src" "$W/Y.out")
 		if [ "$dg" = "$REF" ] && [ "$c" = yes ] && [ "$desc" = "pair ok" ]; then
 			if [ $changed = yes ]; then new=$((new + 1)); o=new; else old=$((old + 1)); o=old; fi
+			grep -q 'rolled back an interrupted' "$W/Y.err" && { rb=$((rb + 1)); o="$o(rolled-back-at-load)"; }
 			[ $changed = yes ] && cp "$W/X.out" "$W/dsrc.out"
 		else
 			bad=$((bad + 1))
@@ -179,7 +181,7 @@ while [ $n -lt "$TRIALS" ]; do
 		o="BAD(load=$ly describe=$desc)"
 		;;
 	esac
-	case "$o" in new | old | *old-pair-recovered*) ;; *) # put a valid pair back for the next trial
+	case "$o" in new* | old* | *old-pair-recovered*) ;; *) # put a valid pair back for the next trial
 		cp "$W/good.out" "$W/dsrc.out"
 		cp "$W/good.state" "$D.state"
 		cp "$W/good.mem" "$D.mem"
@@ -198,7 +200,7 @@ if [ -x "$ST" ] && [ "${CRASH_WINDOW:-1}" = 1 ]; then
 		before=$(sum "$D.state")
 		rm -f "$W/X.sock"
 		"$ST" -f -o "$W/st.txt" -e trace=renameat2,rename -e inject=renameat2:delay_exit=4000000:when=$N \
-			"$SQUIB" --api-sock "$W/X.sock" > "$W/X.out" 2>&1 < /dev/null &
+			"$SQUIB" --api-sock "$W/X.sock" > "$W/X.out" 2> "$W/X.err" < /dev/null &
 		stp=$!
 		i=0
 		while [ ! -S "$W/X.sock" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
@@ -227,6 +229,7 @@ if [ -x "$ST" ] && [ "${CRASH_WINDOW:-1}" = 1 ]; then
 			c=$(cont_ok "$src" "$W/Y.out")
 			if [ "$(digest Y)" = "$REF" ] && [ "$c" = yes ] && [ "$desc" = "pair ok" ]; then
 				if [ $changed = yes ]; then new=$((new + 1)); o=new; else old=$((old + 1)); o=old; fi
+				grep -q 'rolled back an interrupted' "$W/Y.err" && { rb=$((rb + 1)); o="$o(rolled-back-at-load)"; }
 				[ $changed = yes ] && cp "$W/X.out" "$W/dsrc.out"
 			else
 				bad=$((bad + 1))
@@ -261,6 +264,6 @@ if [ -x "$ST" ] && [ "${CRASH_WINDOW:-1}" = 1 ]; then
 		echo "CRASH window $n after_rename=$N renames_seen=$nren changed=$changed outcome=$o create=$(cat "$W/X.create")"
 	done
 fi
-echo "CRASH summary trials=$n old=$old new=$new torn=$torn torn_recovered=$rec bad=$bad max_delay_us=$MAXD secs=$(awk -v a="$(now)" -v b="$t0" 'BEGIN{print a-b}')"
+echo "CRASH summary trials=$n old=$old new=$new torn=$torn torn_recovered=$rec rolled_back_at_load=$rb bad=$bad max_delay_us=$MAXD secs=$(awk -v a="$(now)" -v b="$t0" 'BEGIN{print a-b}')"
 umount "$W" 2>/dev/null
 exit 0

@@ -25,7 +25,9 @@ code() { echo "${1%% *}"; }
 
 start_squib() { # name -> starts squib on $W/name.sock, output $W/name.out; pid in $W/name.pid
 	rm -f "$W/$1.sock"
-	"$SQUIB" --api-sock "$W/$1.sock" > "$W/$1.out" 2>&1 < /dev/null &
+	# serial (stdout) and squib's log (stderr) apart: a log line written while the guest is
+	# inside a line (an API request arrives mid-PROGRESS) would break the continuation check
+	"$SQUIB" --api-sock "$W/$1.sock" > "$W/$1.out" 2> "$W/$1.err" < /dev/null &
 	echo $! > "$W/$1.pid"
 	i=0
 	while [ ! -S "$W/$1.sock" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
@@ -105,7 +107,7 @@ if part ref; then
 {"boot-source": {"kernel_image_path": "$TG", "boot_args": "${x#*:}"},
  "machine-config": {"vcpu_count": 1, "mem_size_mib": 128}}
 J
-		timeout -s KILL 90 "$SQUIB" --no-api --config-file "$W/$n.json" > "$W/$n.out" 2>&1 < /dev/null
+		timeout -s KILL 90 "$SQUIB" --no-api --config-file "$W/$n.json" > "$W/$n.out" 2> "$W/$n.err" < /dev/null
 		say "$n" rc $?
 		say "$n" digest "$(digest "$n")"
 	done
