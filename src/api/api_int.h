@@ -44,6 +44,16 @@ int schema_balloon_stats_update(json_t *o, struct api_action *a, struct api_resp
 int schema_logger(json_t *o, struct api_action *a, struct api_response *r);
 int schema_metrics(json_t *o, struct api_action *a, struct api_response *r);
 int schema_mmds_config(json_t *o, struct api_action *a, struct api_response *r);
+/* PUT /mmds/config's effect (interfaces must exist), also used when a snapshot is loaded. */
+int api_mmds_cfg_apply(struct api_vm *vm, struct api_action *a, struct api_response *r);
+/* GET /vm/config's "mmds-config" (null when not configured). */
+json_t *api_render_mmds_cfg(const struct api_vm *vm);
+/* MMDS in snapshots (snapshot_mmds.c): the data store and its configuration as one JSON text
+ * {"data": <store or null>, "config": <mmds-config or null>}; NULL when neither is set (or
+ * out of memory: the snapshot then has no MMDS section). Free with free(). */
+char *api_mmds_snapshot_text(const struct api_vm *vm);
+/* Take that text back after a load. 0, or -EINVAL (logged; MMDS left as it was). */
+int api_mmds_snapshot_restore(struct api_vm *vm, const char *text);
 int schema_serial(json_t *o, struct api_action *a, struct api_response *r);
 int schema_actions(json_t *o, struct api_action *a, struct api_response *r);
 int schema_vm(json_t *o, struct api_action *a, struct api_response *r);

@@ -189,7 +189,7 @@ static int exec_logger(struct api_vm *vm, struct api_action *a, struct api_respo
 	return 0;
 }
 
-static int exec_mmds_cfg(struct api_vm *vm, struct api_action *a, struct api_response *r)
+int api_mmds_cfg_apply(struct api_vm *vm, struct api_action *a, struct api_response *r)
 {
 	const struct api_mmds_cfg *m = &a->u.mmds_cfg;
 	for (uint32_t i = 0; i < m->n_ifaces; i++)
@@ -237,7 +237,7 @@ static int exec_pre(struct api_vm *vm, struct api_action *a, struct api_response
 		return 0;
 	}
 	case API_PUT_MMDS_CONFIG:
-		return exec_mmds_cfg(vm, a, r);
+		return api_mmds_cfg_apply(vm, a, r);
 	case API_PUT_SERIAL:
 		memcpy(c->serial_out_path, a->u.serial_out_path, sizeof(c->serial_out_path));
 		return 0;

@@ -63,7 +63,12 @@ static int exec_snap_create(struct api_vm *vm, struct api_action *a, struct api_
 	if (vm->state != API_VM_PAUSED)
 		return api_fail(r, 400, MSG_CREATE_NOT_PAUSED);
 	uint64_t t0 = time_mono_us();
-	if (vm->ops->snap_create(vm->vmm, &vm->cfg, &a->u.snap_create, &e) < 0)
+	char *mmds = api_mmds_snapshot_text(vm);
+	a->u.snap_create.mmds_json = mmds;
+	int rc = vm->ops->snap_create(vm->vmm, &vm->cfg, &a->u.snap_create, &e);
+	a->u.snap_create.mmds_json = NULL;
+	free(mmds);
+	if (rc < 0)
 		return snap_fail(r, &e);
 	api_metrics_latency(a->u.snap_create.type == SNAP_DIFF ? "diff_create_snapshot"
 							       : "full_create_snapshot",
@@ -84,14 +89,21 @@ static int exec_snap_load(struct api_vm *vm, struct api_action *a, struct api_re
 	}
 	*out = vm->cfg;
 	uint64_t t0 = time_mono_us();
-	if (vm->ops->snap_load(&a->u.snap_load, vm->loop, vm->on_exit, vm->exit_ctx, &v, out, &e) <
-	    0) {
+	char *mmds = NULL;
+	a->u.snap_load.mmds_json_out = &mmds;
+	int rc =
+	    vm->ops->snap_load(&a->u.snap_load, vm->loop, vm->on_exit, vm->exit_ctx, &v, out, &e);
+	a->u.snap_load.mmds_json_out = NULL;
+	if (rc < 0) {
 		free(out);
 		return snap_fail(r, &e);
 	}
 	api_metrics_latency("load_snapshot", time_mono_us() - t0);
 	vm->cfg = *out;
 	free(out);
+	if (mmds)
+		api_mmds_snapshot_restore(vm, mmds); /* after cfg: its interfaces must exist */
+	free(mmds);
 	vm->vmm = v;
 	vm->restored = true;
 	vm->state = a->u.snap_load.resume_vm ? API_VM_RUNNING : API_VM_PAUSED;

@@ -126,7 +126,7 @@ static json_t *render_boot(const struct boot_source_cfg *b)
 	return j;
 }
 
-static json_t *render_mmds_cfg(const struct api_vm *vm)
+json_t *api_render_mmds_cfg(const struct api_vm *vm)
 {
 	if (!vm->mmds_cfg_set)
 		return json_null();
@@ -166,7 +166,7 @@ static json_t *render_misc(const struct api_vm *vm, json_t *j)
 			    vm->metrics_set
 				? json_pack("{s:s}", "metrics_path", vm->metrics.metrics_path)
 				: json_null());
-	json_object_set_new(j, "mmds-config", render_mmds_cfg(vm));
+	json_object_set_new(j, "mmds-config", api_render_mmds_cfg(vm));
 	return j;
 }
 

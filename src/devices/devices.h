@@ -29,6 +29,8 @@ struct dev {
 	const struct dev_ops *ops;
 	void *priv;
 	char id[64];
+	uint64_t base; /* where the guest finds it (port or MMIO address), set by the board */
+	uint32_t irq;  /* its GSI, 0 if none; snapshots record both and a load checks them */
 };
 
 enum bus_space { BUS_PIO = 0, BUS_MMIO = 1 };

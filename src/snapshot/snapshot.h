@@ -69,6 +69,7 @@ struct snap_create_req {
 	char snapshot_path[VM_PATH_MAX];
 	char mem_file_path[VM_PATH_MAX];
 	enum snap_type type;
+	const char *mmds_json; /* MMDS section text (api_mmds_snapshot_text), NULL: none */
 };
 
 struct snap_net_override {
@@ -91,7 +92,8 @@ struct snap_load_req {
 	struct snap_drive_override drive[VM_MAX_DRIVES];
 	bool has_vsock_override;
 	char vsock_uds_path[VM_PATH_MAX];
-	bool clock_realtime; /* x86: advance kvmclock to the host's realtime on resume (api) */
+	bool clock_realtime;  /* x86: advance kvmclock to the host's realtime on resume (api) */
+	char **mmds_json_out; /* if set: on success, the MMDS section's text (malloc'd) or NULL */
 };
 
 /* ---- errors (errors.c): one table, read by the wire message and by logs ---- */

@@ -106,6 +106,17 @@ static int restore_devices(struct vmm *v, const struct snap_state_view *view, st
 		for (uint32_t i = 0; i < n && !d; i++)
 			if (!strcmp(devs[i]->ops->kind, ds->kind) && !strcmp(devs[i]->id, ds->id))
 				d = devs[i];
+		/* where the guest found it must not move (0/0: written before squib recorded it) */
+		if (d && (ds->mmio_base || ds->irq) &&
+		    (ds->mmio_base != d->base || ds->irq != d->irq)) {
+			snprintf(
+			    why, sizeof(why),
+			    "device %.31s \"%.63s\" was at %#llx irq %u, the restored VM has it at "
+			    "%#llx irq %u",
+			    ds->kind, ds->id, (unsigned long long)ds->mmio_base, ds->irq,
+			    (unsigned long long)d->base, d->irq);
+			return snap_error_set(e, SNAP_E_CAPTURE, why);
+		}
 		int rc = d && d->ops->restore ? d->ops->restore(d, ds->blob.data, ds->blob.len)
 					      : -ENOENT;
 		if (rc < 0) {
@@ -171,6 +182,13 @@ int snapshot_load(const struct snap_load_req *r, struct evloop *loop, vmm_exit_f
 		rc = snap_error_set(e, SNAP_E_CAPTURE, "resuming the restored microVM failed");
 		vmm_destroy(*out);
 		*out = NULL;
+	}
+	if (rc == 0 && r->mmds_json_out) {
+		*r->mmds_json_out =
+		    view->has_mmds ? strndup((const char *)view->mmds.data, view->mmds.len) : NULL;
+		if (view->has_mmds && !*r->mmds_json_out)
+			LOG_WARNING(
+			    "snapshot: out of memory for the MMDS section; MMDS not restored");
 	}
 	if (rc == 0) {
 		*cfg_out = *cfg;

@@ -47,7 +47,7 @@ static int capture_devices(struct vmm *v, struct sbuf *out)
 		struct dev *d = devs[i];
 		if (!d->ops->save)
 			continue;
-		size_t mk = snap_sec_device_begin(out, d->ops->kind, d->id, 0, 0);
+		size_t mk = snap_sec_device_begin(out, d->ops->kind, d->id, d->base, d->irq);
 		int r = d->ops->save(d, out);
 		if (r < 0)
 			return r;
@@ -105,8 +105,8 @@ static void dirty_giveback(struct gmem *m, const uint64_t *bm)
 		__atomic_or_fetch(&m->dirty[w], bm[w], __ATOMIC_RELAXED);
 }
 
-static int build_payload(struct vmm *v, const struct vm_config *cfg, struct sbuf *p,
-			 struct snap_error *e)
+static int build_payload(struct vmm *v, const struct vm_config *cfg, const char *mmds,
+			 struct sbuf *p, struct snap_error *e)
 {
 	struct snap_identity id;
 	struct vcpu_blobs vb = {0};
@@ -139,6 +139,8 @@ static int build_payload(struct vmm *v, const struct vm_config *cfg, struct sbuf
 	r = capture_vm_state(v, p);
 	if (r == 0)
 		r = sbuf_put_bytes(p, devs.data, devs.len);
+	if (r == 0 && mmds)
+		r = snap_sec_mmds_put(p, mmds, strlen(mmds));
 	if (r == 0 && p->err)
 		r = p->err;
 	if (r < 0)
@@ -163,7 +165,7 @@ int snapshot_create(struct vmm *v, const struct vm_config *cfg, const struct sna
 		return snap_error_set(e, SNAP_E_CAPTURE, "the microVM is not paused");
 	struct sbuf p;
 	sbuf_init(&p);
-	int rc = build_payload(v, cfg, &p, e);
+	int rc = build_payload(v, cfg, r->mmds_json, &p, e);
 	uint64_t *dirty = NULL;
 	if (rc == 0 && cfg->machine.track_dirty_pages) {
 		dirty = collect_dirty(v);

@@ -80,8 +80,11 @@ static int vmm_memory(struct vmm *v, char *err, size_t errlen)
 	return 0;
 }
 
-static int vmm_add_dev(struct vmm *v, enum bus_space sp, uint64_t base, uint64_t len, struct dev *d)
+static int vmm_add_dev(struct vmm *v, enum bus_space sp, uint64_t base, uint64_t len, uint32_t irq,
+		       struct dev *d)
 {
+	d->base = base;
+	d->irq = irq;
 	if (v->n_devs == VMM_MAX_DEVS) {
 		d->ops->destroy(d);
 		return -ENOSPC;
@@ -109,6 +112,8 @@ static int vmm_board_virtio(struct vmm *v, char *err, size_t errlen)
 		const struct virtio_slot *s = virtio_set_slot(v->virtio, i);
 		if (v->n_devs == VMM_MAX_DEVS || v->n_mmio == VMM_MAX_MMIO)
 			return boot_fail(err, errlen, -ENOSPC, "Too many devices");
+		s->dev->base = s->base;
+		s->dev->irq = s->irq;
 		v->devs[v->n_devs++] = s->dev;
 		v->mmio[v->n_mmio++] = (struct arch_mmio_dev){s->base, s->len, s->irq};
 		r = bus_register(v->bus, BUS_MMIO, s->base, s->len, s->dev);
@@ -137,18 +142,18 @@ static int vmm_board(struct vmm *v, char *err, size_t errlen)
 	r = serial_create(v->serial_fd, vmm_irq, v, ARCH_SERIAL_IRQ, &d);
 	if (r == 0) {
 		v->serial = d;
-		r = vmm_add_dev(v, BUS_PIO, ARCH_SERIAL_PORT, 8, d);
+		r = vmm_add_dev(v, BUS_PIO, ARCH_SERIAL_PORT, 8, ARCH_SERIAL_IRQ, d);
 	}
 	if (r == 0)
 		r = i8042_create(vmm_i8042_reset, v, vmm_irq, v, &d);
 	if (r == 0) {
 		v->i8042 = d;
-		r = vmm_add_dev(v, BUS_PIO, ARCH_I8042_PORT, 5, d);
+		r = vmm_add_dev(v, BUS_PIO, ARCH_I8042_PORT, 5, ARCH_I8042_IRQ, d);
 	}
 	if (r == 0 && v->cfg.boot_timer) {
 		r = boot_timer_create(v->start_us, v->start_cpu_us, &d);
 		if (r == 0)
-			r = vmm_add_dev(v, BUS_MMIO, ARCH_BOOT_TIMER_ADDR, 0x1000, d);
+			r = vmm_add_dev(v, BUS_MMIO, ARCH_BOOT_TIMER_ADDR, 0x1000, 0, d);
 	}
 	if (r < 0)
 		return boot_fail(err, errlen, r, "Cannot create legacy devices: %s", strerror(-r));

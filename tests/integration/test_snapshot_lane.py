@@ -20,6 +20,7 @@ BUILD = SQUIB_BIN.parent
 GUEST_BIN = BUILD / "tests" / "guest" / "squib-test-guest"
 UFFD_BIN = BUILD / "tools" / "uffd-handler" / "uffd-handler"
 CACHE = Path(os.environ.get("SQUIB_CACHE", "/var/cache/squib"))
+FIXTURE = ROOT / "tests" / "fixtures" / "snapshot-1.0"
 README_DIGEST_4_2 = "663d008a20a891fa"  # tests/guest/README.md: mib=4 rounds=2
 ROUNDS = 20  # DARGS in tests/lane/snapshot.sh
 HEX16 = re.compile(r"^[0-9a-f]{16}$")
@@ -64,7 +65,8 @@ def lane():
     assert build.returncode == 0, build.stderr
     env = dict(os.environ, SQUIB_BIN=str(SQUIB_BIN))
     cmd = [str(RUN), "--add", "/usr/bin/curl:/usr/bin/curl", "--add", str(GUEST_BIN),
-           "--add", str(UFFD_BIN), "--timeout", "420"]
+           "--add", str(UFFD_BIN), "--add", "%s:/lane/add/fixture" % FIXTURE,
+           "--timeout", "420"]
     if os.environ.get("SNAP_PARTS"):
         cmd += ["--env", "SNAP_PARTS=" + os.environ["SNAP_PARTS"]]
     t0 = time.monotonic()
@@ -202,6 +204,22 @@ def test_diff_rebase(lane, ref):
     assert lane.get("diff", "rebase_rc").split() == ["0", "0"]
     assert lane.resp("diff", "load") == ("204", "")
     restored_ok(lane, "diff", ref, p3)
+
+
+def test_golden_fixture_from_squib_1_0_loads_and_finishes(lane):
+    """tests/fixtures/snapshot-1.0 (written by squib 1.0) must load for all of major version 1:
+    the guest continues from its PROGRESS line to the digest of an uninterrupted run, with its
+    MMDS data and its drive (overridden to a local file)."""
+    ref = (FIXTURE / "serial-uninterrupted.txt").read_text()
+    want = re.search(r"^DIGEST ([0-9a-f]{16})$", ref, re.M).group(1)
+    assert lane.resp("fixture", "load") == ("204", "")
+    assert lane.resp("fixture", "mmds") == (
+        "200", '{"fixture":{"made_by":"squib 0.1.0","format":"1.0.0"}}')
+    assert lane.get("fixture", "digest") == want
+    assert lane.get("fixture", "continues") == "yes"
+    assert lane.get("fixture", "boot_lines") == "0"
+    at = re.findall(r"^PROGRESS (\d+)$", (FIXTURE / "serial-at-snapshot.txt").read_text(), re.M)
+    assert lane.get("fixture", "first_progress") == str(int(at[-1]) + 1)
 
 
 def test_linux_guest_snapshot(lane):

@@ -7,7 +7,7 @@
 # a Debian Linux guest snapshot. Facts are printed as marker lines `SNAP <sub> <key> <value...>`;
 # the pytest side asserts them. Needs: $SQUIB, curl on PATH, $LANE_ADD/squib-test-guest,
 # $LANE_ADD/uffd-handler, root (mounts tmpfs), $GUEST for the Linux part.
-# SNAP_PARTS (space-separated: ref a clones diff linux) limits what runs; default all.
+# SNAP_PARTS (space-separated: ref a clones diff fixture linux) limits what runs; default all.
 W=/tmp/sn # fixed: create-error bodies contain these paths (golden file)
 TG=${TEST_GUEST:-$LANE_ADD/squib-test-guest}
 UH=${UFFD_HANDLER:-$LANE_ADD/uffd-handler}
@@ -42,14 +42,14 @@ lastprog() { # last complete PROGRESS line (a pause can stop the guest inside a 
 # snapshotted run up to the pause (possibly ending inside a line), followed by the restored
 # run's, must equal the uninterrupted run's output after the last complete PROGRESS line.
 guestout() { grep -v '^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T' "$1"; } # drop squib log lines
-cont_ok() { # snapshot-time output copy, restored run name -> yes/no
+cont_ok() { # snapshot-time output copy, restored run name [reference output] -> yes/no
 	guestout "$1" > "$W/cx.txt"
 	n=$(wc -l < "$W/cx.txt")
 	k=$(head -n "$n" "$W/cx.txt" | sed -n 's/^PROGRESS //p' | tail -1)
 	p=""
 	[ -z "$(tail -c1 "$W/cx.txt")" ] || p=$(tail -n1 "$W/cx.txt")
 	if [ -n "$k" ]; then pat="^PROGRESS $k\$"; else pat='^CMDLINE'; fi
-	guestout "$W/ref.out" | sed -n "/$pat/,\$p" | tail -n +2 > "$W/exp.txt"
+	guestout "${3:-$W/ref.out}" | sed -n "/$pat/,\$p" | tail -n +2 > "$W/exp.txt"
 	{ printf '%s' "$p"; guestout "$W/$2.out"; } > "$W/act.txt"
 	cmp -s "$W/exp.txt" "$W/act.txt" && echo yes || echo no
 }
@@ -237,6 +237,27 @@ if part diff; then
 	wait_exit D "$l"
 	report_run diff D "$W/B.snap.out"
 	say diff t "$(now)"
+fi
+
+# ---- fixture: the golden snapshot written by squib 1.0 (tests/fixtures/snapshot-1.0) --------
+FX=$LANE_ADD/fixture
+if part fixture && [ -f "$FX/tg.state" ]; then
+	mkdir -p "$W/fx"
+	cp "$FX/tg.state" "$FX/tg.mem.pairid" "$W/fx/"
+	gunzip -c "$FX/tg.mem.gz" > "$W/fx/tg.mem"
+	dd if=/dev/zero of="$W/fx/disk.img" bs=1024 count=1024 2> /dev/null
+	start_squib FX
+	# its drive was /tmp/fx/disk.img where it was made: point it at a local file
+	l=$(load FX "$W/fx/tg.state" "$W/fx/tg.mem" File true \
+		", \"drive_overrides\": [{\"drive_id\": \"scratch\", \"path_on_host\": \"$W/fx/disk.img\"}]")
+	say fixture load "$l"
+	say fixture mmds "$(api "$W/FX.sock" GET /mmds)"
+	wait_exit FX "$l"
+	say fixture digest "$(digest FX)"
+	say fixture continues "$(cont_ok "$FX/serial-at-snapshot.txt" FX "$FX/serial-uninterrupted.txt")"
+	say fixture first_progress "$(sed -n 's/^PROGRESS //p' "$W/FX.out" | head -1)"
+	say fixture boot_lines "$(grep -c '^BOOT' "$W/FX.out")"
+	say fixture t "$(now)"
 fi
 
 # ---- linux: Debian guest (uptime loop) snapshotted and restored in a new process ---------------

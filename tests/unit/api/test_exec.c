@@ -389,6 +389,81 @@ static void test_post_boot_with_stand_in(void **state)
 	vm_free(vm);
 }
 
+/* MMDS travels in the snapshot: what create hands the snapshot module comes back on load. */
+static char *mmds_saved;
+
+static int create_keep_mmds(struct vmm *v, const struct vm_config *cfg,
+			    const struct snap_create_req *r, struct snap_error *e)
+{
+	free(mmds_saved);
+	mmds_saved = r->mmds_json ? strdup(r->mmds_json) : NULL;
+	return 0;
+}
+
+static int load_with_mmds(const struct snap_load_req *r, struct evloop *loop, vmm_exit_fn fn,
+			  void *ctx, struct vmm **out, struct vm_config *cfg_out,
+			  struct snap_error *e)
+{
+	cfg_out->boot.set = true;
+	snprintf(cfg_out->boot.kernel_image_path, sizeof(cfg_out->boot.kernel_image_path), "/k");
+	cfg_out->machine.vcpu_count = 1;
+	cfg_out->n_nets = 1;
+	snprintf(cfg_out->nets[0].iface_id, sizeof(cfg_out->nets[0].iface_id), "eth0");
+	assert_non_null(r->mmds_json_out);
+	*r->mmds_json_out = mmds_saved ? strdup(mmds_saved) : NULL;
+	return api_vmm_ops_fake.boot(cfg_out, loop, fn, ctx, out, NULL, 0);
+}
+
+static void test_mmds_in_snapshots(void **state)
+{
+	struct api_vm *vm = vm_new();
+	struct api_vmm_ops ops = api_vmm_ops_fake;
+	char msg[1024];
+	ops.snap_create = create_keep_mmds;
+	ops.snap_load = load_with_mmds;
+	vm->ops = &ops;
+	/* no MMDS at all: no section */
+	vm->state = API_VM_PAUSED;
+	assert_int_equal(run(vm, "PUT", "/snapshot/create",
+			     "{\"snapshot_path\":\"/s\",\"mem_file_path\":\"/m\"}", NULL),
+			 204);
+	assert_null(mmds_saved);
+	vm->state = API_VM_NOT_STARTED;
+	assert_int_equal(run(vm, "PUT", "/network-interfaces/eth0",
+			     "{\"iface_id\":\"eth0\",\"host_dev_name\":\"tap9\"}", msg),
+			 204);
+	assert_int_equal(run(vm, "PUT", "/mmds/config",
+			     "{\"network_interfaces\":[\"eth0\"],\"version\":\"V2\","
+			     "\"ipv4_address\":\"169.254.170.2\"}",
+			     msg),
+			 204);
+	assert_int_equal(run(vm, "PUT", "/mmds", "{\"k\":{\"v\":[1,2]}}", msg), 204);
+	vm->state = API_VM_PAUSED;
+	assert_int_equal(run(vm, "PUT", "/snapshot/create",
+			     "{\"snapshot_path\":\"/s\",\"mem_file_path\":\"/m\"}", msg),
+			 204);
+	assert_non_null(mmds_saved);
+	vm->state = API_VM_NOT_STARTED;
+	vm_free(vm);
+
+	vm = vm_new();
+	vm->ops = &ops;
+	assert_int_equal(run(vm, "PUT", "/snapshot/load",
+			     "{\"snapshot_path\":\"/s\",\"mem_file_path\":\"/m\"}", msg),
+			 204);
+	assert_int_equal(run(vm, "GET", "/mmds", "", msg), 200);
+	assert_string_equal(msg, "{\"k\":{\"v\":[1,2]}}");
+	json_t *j = api_vm_config_json(vm);
+	char *c = json_dumps(json_object_get(j, "mmds-config"), JSON_COMPACT | JSON_SORT_KEYS);
+	assert_string_equal(c, "{\"imds_compat\":false,\"ipv4_address\":\"169.254.170.2\","
+			       "\"network_interfaces\":[\"eth0\"],\"version\":\"V2\"}");
+	free(c);
+	json_decref(j);
+	vm_free(vm);
+	free(mmds_saved);
+	mmds_saved = NULL;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -402,6 +477,7 @@ int main(void)
 	    cmocka_unit_test(test_metrics_doc),
 	    cmocka_unit_test(test_post_boot_with_stand_in),
 	    cmocka_unit_test(test_cpu_config_round_trip),
+	    cmocka_unit_test(test_mmds_in_snapshots),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
