@@ -10,6 +10,7 @@
  *                      arrival time, even if it came while an earlier step was running)
  *   match STR          wait until stdout (since the last mark) contains STR -> match_us=
  *   mark               forget console output seen so far (later matches look only after it)
+ *                      -> mark_us= (when)
  *   sock PATH          wait until PATH accepts connections       -> sock_us=
  *   http SOCK METHOD PATH BODY  one request ("" = no body); 2xx required -> http_us= (duration)
  *   qmp SOCK JSON      one QMP command (capabilities negotiated on first use) -> qmp_us=
@@ -348,6 +349,7 @@ int main(int argc, char **argv)
 			pump(0);
 			con_mark = con_len;
 			first_t = -1;
+			printf("%smark_us=%.0f\n", px, st);
 		} else if (!strcmp(s, "sock") && i + 1 < sep) {
 			int fd;
 			while ((fd = connect_unix(argv[i + 1])) < 0 && rel() < st + d &&

@@ -5,21 +5,32 @@
 # -S -incoming from the file + cont), same test guest, same machine, medians of N runs per size.
 # The guest runs scenario "ticks" (hz=1000: one console line per ms), so "running" = the first
 # console byte the restored guest prints; "start -> running" starts at the new process' start.
-# usage: bench/snapshot.sh [-n RUNS] [-s "128 1024 4096"] [--lane]   (needs /dev/kvm)
+# Then two workloads that write memory (scenario "digest": fills mib= MiB with random data, then
+# per round rewrites pct % of those pages): a Full create of a 256 MiB guest with 64 MiB touched
+# (time and bytes on disk, vs QEMU's migration file), and a Diff create of a 1 GiB guest after
+# one round that dirtied ~10 MiB (1 %), with pause and resume latencies (squib only: QEMU has no
+# diff snapshot to compare with).
+# usage: bench/snapshot.sh [-n RUNS] [-s "128 1024 4096"] [-w] [--lane]   (needs /dev/kvm)
+#   -w: only the two memory-writing workloads (skip the per-size load table)
 set -eu
 . "$(cd "$(dirname "$0")" && pwd)/common.sh"
 N=10
 SIZES="128 1024 4096"
 LANE=0
+ONLYW=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-n) N=$2; shift 2 ;;
 	-s) SIZES=$2; shift 2 ;;
 	--lane) LANE=1; shift ;;
-	*) die "usage: bench/snapshot.sh [-n RUNS] [-s SIZES_MIB] [--lane]" ;;
+	-w) ONLYW=1; SIZES=""; shift ;;
+	*) die "usage: bench/snapshot.sh [-n RUNS] [-s SIZES_MIB] [-w] [--lane]" ;;
 	esac
 done
-[ $LANE = 1 ] && { lane_reexec snapshot.sh -n "$N" -s "\"$SIZES\""; exit $?; }
+if [ $LANE = 1 ]; then
+	if [ $ONLYW = 1 ]; then lane_reexec snapshot.sh -n "$N" -w; else lane_reexec snapshot.sh -n "$N" -s "\"$SIZES\""; fi
+	exit $?
+fi
 skip_no_kvm snapshot.sh
 need "$SQUIB" "$BENCHCTL" "$GUEST_ELF"
 command -v "$QEMU" >/dev/null || die "no $QEMU"
@@ -64,6 +75,7 @@ J
 			as pause http "$D/a.sock" PATCH /vm '{"state": "Paused"}' \
 			as create http "$D/a.sock" PUT /snapshot/create \
 			"{\"snapshot_type\": \"Full\", \"snapshot_path\": \"$D/sq.state\", \"mem_file_path\": \"$D/sq.mem\"}" \
+			as r0 mark as resume http "$D/a.sock" PATCH /vm '{"state": "Resumed"}' as resumed first \
 			kill -- "$SQUIB" --api-sock "$D/a.sock" --config-file "$D/vm.json"
 		run "$M squib.load" as api sock "$D/b.sock" \
 			as load http "$D/b.sock" PUT /snapshot/load \
@@ -85,6 +97,48 @@ J
 	done
 done
 
+# ---- memory-writing workloads -------------------------------------------------------------
+WT="squib.scenario=digest mib=64 rounds=1000000 pct=0"             # 64 MiB touched, then reads
+WD="squib.scenario=digest mib=64 rounds=1000000 pct=16 round_ms=500" # ~10 MiB dirtied per round
+cat >"$D/t.json" <<J
+{"boot-source": {"kernel_image_path": "$GUEST_ELF", "boot_args": "$WT"},
+ "machine-config": {"vcpu_count": 1, "mem_size_mib": 256}}
+J
+cat >"$D/d.json" <<J
+{"boot-source": {"kernel_image_path": "$GUEST_ELF", "boot_args": "$WD"},
+ "machine-config": {"vcpu_count": 1, "mem_size_mib": 1024, "track_dirty_pages": true}}
+J
+QT="-M microvm -accel kvm -cpu host -m 256 -smp 1 -nodefaults -no-user-config -nographic -serial stdio -no-reboot -kernel $GUEST_ELF"
+kib() { du -k "$1" | awk '{print $1}'; }
+i=1
+while [ $i -le "$N" ]; do
+	rm -f "$D"/*.sock "$D"/t.* "$D"/d.state "$D"/d.mem "$D"/e.* "$D/q.mig"
+	run "W squib.touched" match "PROGRESS 1" \
+		as pause http "$D/a.sock" PATCH /vm '{"state": "Paused"}' \
+		as create http "$D/a.sock" PUT /snapshot/create \
+		"{\"snapshot_type\": \"Full\", \"snapshot_path\": \"$D/t.state\", \"mem_file_path\": \"$D/t.mem\"}" \
+		kill -- "$SQUIB" --api-sock "$D/a.sock" --config-file "$D/t.json"
+	# shellcheck disable=SC2086
+	run "W qemu.touched" match "PROGRESS 1" \
+		qmp "$D/q.sock" "{\"execute\": \"migrate-set-parameters\", \"arguments\": {\"max-bandwidth\": $BW}}" \
+		as pause qmp "$D/q.sock" '{"execute": "stop"}' \
+		as migrate qmp "$D/q.sock" "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"exec:cat > $D/q.mig\"}}" \
+		as create qmpwait "$D/q.sock" \
+		kill -- "$QEMU" $QT -append "$WT" -qmp "unix:$D/q.sock,server=on,wait=off"
+	echo "W files.touched squib_kib=$(kib "$D/t.mem") qemu_kib=$(kib "$D/q.mig")" >>"$D/res"
+	run "W squib.diff" match "PROGRESS 1" \
+		as pause http "$D/a.sock" PATCH /vm '{"state": "Paused"}' \
+		as base http "$D/a.sock" PUT /snapshot/create \
+		"{\"snapshot_type\": \"Full\", \"snapshot_path\": \"$D/d.state\", \"mem_file_path\": \"$D/d.mem\"}" \
+		mark as resume http "$D/a.sock" PATCH /vm '{"state": "Resumed"}' match "PROGRESS" \
+		as pause2 http "$D/a.sock" PATCH /vm '{"state": "Paused"}' \
+		as diff http "$D/a.sock" PUT /snapshot/create \
+		"{\"snapshot_type\": \"Diff\", \"snapshot_path\": \"$D/e.state\", \"mem_file_path\": \"$D/e.mem\"}" \
+		kill -- "$SQUIB" --api-sock "$D/a.sock" --config-file "$D/d.json"
+	echo "W files.diff base_kib=$(kib "$D/d.mem") diff_kib=$(kib "$D/e.mem")" >>"$D/res"
+	i=$((i + 1))
+done
+
 med() { grep "^$1 $2 " "$D/res" | sed -n "s/.* $3=\([^ ]*\).*/\1/p" | median; }
 ms() { awk -v u="$1" 'BEGIN {if (u == "nan" || u == "") print "nan"; else printf "%.2f", u / 1000}'; }
 # sum of two per-run keys, median over runs
@@ -104,3 +158,17 @@ for M in $SIZES; do
 	a=$(med "$M" squib.create pause_http_us); b=$(med "$M" qemu.create pause_qmp_us)
 	printf '%6s %-46s %10s %10s %8s\n' "$M" "pause (PATCH /vm Paused; stop)" "$(ms "$a")" "$(ms "$b")" "$(ratio "$a" "$b")"
 done
+a=$(med W squib.touched create_http_us); b=$(med2 W qemu.touched migrate_qmp_us create_qmpwait_us)
+printf '%6s %-46s %10s %10s %8s\n' 256 "Full create, 64 MiB touched (goal <= 0.3)" "$(ms "$a")" "$(ms "$b")" "$(ratio "$a" "$b")"
+a=$(med W files.touched squib_kib); b=$(med W files.touched qemu_kib)
+printf '%6s %-46s %10s %10s %8s\n' 256 "  bytes on disk, KiB (goal: ~65536 touched)" "$a" "$b" "$(ratio "$a" "$b")"
+echo
+echo "squib only (QEMU has no diff snapshot), 1 GiB guest, track_dirty_pages, medians over $N runs:"
+printf '  %-52s %10s\n' "Diff create after one round (~1 % dirty), ms" "$(ms "$(med W squib.diff diff_http_us)")"
+printf '  %-52s %10s\n' "  diff file on disk, KiB (1 % of 1 GiB = 10486)" "$(med W files.diff diff_kib)"
+printf '  %-52s %10s\n' "  (the Full base before it, ms)" "$(ms "$(med W squib.diff base_http_us)")"
+printf '  %-52s %10s\n' "pause (PATCH /vm Paused, running guest), ms" "$(ms "$(med W squib.diff pause2_http_us)")"
+printf '  %-52s %10s\n' "resume (PATCH /vm Resumed), ms" "$(ms "$(med W squib.diff resume_http_us)")"
+[ -n "$SIZES" ] || exit 0
+rf=$(grep " squib.create " "$D/res" | sed -n 's/.* r0_mark_us=\([^ ]*\).* resumed_first_us=\([^ ]*\).*/\1 \2/p' | awk '{print $2 - $1}' | median)
+printf '  %-52s %10s\n' "resume -> first console byte (ticks guest, all sizes)" "$(ms "$rf")"

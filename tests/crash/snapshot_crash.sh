@@ -156,6 +156,10 @@ while [ $n -lt "$TRIALS" ]; do
 			echo "CRASH bad $n snapshot-side tail: $(tail -c 48 "$src" | od -An -c | tr -s ' \n' ' ')"
 			echo "CRASH bad $n restored head: $(head -c 120 "$W/Y.out" | od -An -c | tr -s ' \n' ' ')"
 			echo "CRASH bad $n expected head: $(head -c 60 "$W/exp.txt" | od -An -c | tr -s ' \n' ' ')"
+			echo "CRASH bad $n cmp: $(cmp "$W/exp.txt" "$W/act.txt" 2>&1 | head -1) sizes $(wc -c < "$W/exp.txt") $(wc -c < "$W/act.txt")"
+			echo "CRASH bad $n expected tail: $(tail -c 60 "$W/exp.txt" | od -An -c | tr -s ' \n' ' ')"
+			echo "CRASH bad $n actual tail: $(tail -c 60 "$W/act.txt" | od -An -c | tr -s ' \n' ' ')"
+			echo "CRASH bad $n Y.err: $(tail -c 300 "$W/Y.err" | tr '\n' '|')"
 		fi
 		;;
 	*"pair id mismatch"*)
