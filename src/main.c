@@ -86,9 +86,13 @@ static int run_config_file(struct api_vm *vm, const char *path)
 	int rc = api_config_replay(vm, text, len, err, sizeof(err));
 	free(text);
 	if (rc == 0) {
-		struct api_action a = {.kind = API_START};
+		struct api_action *a = calloc(1, sizeof(*a)); /* ~80 KiB: not on the stack */
 		struct api_response r = {0};
-		api_exec(vm, &a, &r);
+		if (!a)
+			return API_EXIT_GENERIC;
+		a->kind = API_START;
+		api_exec(vm, a, &r);
+		free(a);
 		if (r.status >= 300) {
 			json_t *j = json_loads(r.body ? r.body : "", 0, NULL);
 			snprintf(err, sizeof(err), "InstanceStart failed: %s",

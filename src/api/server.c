@@ -82,6 +82,7 @@ struct api_server {
 	unsigned inflight;	  /* requests begun and not yet fully answered (atomic) */
 	pthread_mutex_t pub_lock; /* published read-only copy */
 	struct api_response pub[API_N_PUBLISHED];
+	struct api_action *pub_act; /* reused by publish: an action is ~80 KiB (paths) */
 };
 
 struct conn {
@@ -97,9 +98,13 @@ void api_server_publish(struct api_server *s)
 	struct api_response fresh[API_N_PUBLISHED];
 	memset(fresh, 0, sizeof(fresh));
 	for (int k = 0; k < API_N_PUBLISHED; k++) {
-		struct api_action a = {.kind = (enum api_kind)k};
+		/* GET handlers read only the kind: no need to clear the whole union each time */
+		struct api_action *a = s->pub_act;
+		a->kind = (enum api_kind)k;
+		a->deprecated = false;
+		a->json = NULL;
 		fresh[k].status = 200;
-		exec_runtime(s->vm, &a, &fresh[k]);
+		exec_runtime(s->vm, a, &fresh[k]);
 	}
 	pthread_mutex_lock(&s->pub_lock);
 	for (int k = 0; k < API_N_PUBLISHED; k++) {
@@ -370,6 +375,11 @@ int api_server_start(const char *path, struct api_vm *vm, size_t max_payload,
 	if (!s)
 		return -ENOMEM;
 	s->vm = vm;
+	s->pub_act = calloc(1, sizeof(*s->pub_act));
+	if (!s->pub_act) {
+		free(s);
+		return -ENOMEM;
+	}
 	s->max_payload = max_payload ? max_payload : API_DEFAULT_MAX_PAYLOAD;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->pub_lock, NULL);
@@ -411,6 +421,7 @@ fail_loop:
 fail_efd:
 	close(s->efd);
 fail:
+	free(s->pub_act);
 	free(s);
 	return rc;
 }
@@ -450,5 +461,6 @@ void api_server_stop(struct api_server *s)
 	close(s->efd);
 	for (int k = 0; k < API_N_PUBLISHED; k++)
 		api_response_free(&s->pub[k]);
+	free(s->pub_act);
 	free(s);
 }

@@ -21,16 +21,16 @@ char *api_mmds_snapshot_text(const struct api_vm *vm)
 int api_mmds_snapshot_restore(struct api_vm *vm, const char *text)
 {
 	json_error_t jerr;
-	struct api_action a = {0};
+	struct api_action *a = calloc(1, sizeof(*a)); /* ~80 KiB: not on the stack */
 	struct api_response r = {0};
 	json_t *j = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
 	json_t *data = json_object_get(j, "data"), *cfg = json_object_get(j, "config");
-	int rc = json_is_object(j) ? 0 : -EINVAL;
+	int rc = json_is_object(j) && a ? 0 : -EINVAL;
 	if (rc == 0 && cfg && !json_is_null(cfg)) {
-		a.kind = API_PUT_MMDS_CONFIG;
-		rc = schema_mmds_config(cfg, &a, &r);
+		a->kind = API_PUT_MMDS_CONFIG;
+		rc = schema_mmds_config(cfg, a, &r);
 		if (rc == 0)
-			rc = api_mmds_cfg_apply(vm, &a, &r);
+			rc = api_mmds_cfg_apply(vm, a, &r);
 	}
 	if (rc == 0 && data && !json_is_null(data)) {
 		json_decref(vm->mmds);
@@ -41,5 +41,6 @@ int api_mmds_snapshot_restore(struct api_vm *vm, const char *text)
 			    r.body ? r.body : "not a JSON object");
 	api_response_free(&r);
 	json_decref(j);
+	free(a);
 	return rc < 0 ? -EINVAL : 0;
 }
