@@ -58,11 +58,10 @@ load() { # name state mem resume
 # output after X's last complete PROGRESS line.
 guestout() { grep -v '^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T' "$1"; } # drop squib log lines
 cont_ok() { # xout yout -> yes/no
-	guestout "$1" > "$W/cx.txt"
-	n=$(wc -l < "$W/cx.txt")
-	k=$(head -n "$n" "$W/cx.txt" | sed -n 's/^PROGRESS //p' | tail -1)
+	n=$(wc -l < "$1") # complete lines, from the file itself: grep would end a partial one
+	k=$(head -n "$n" "$1" | sed -n 's/^PROGRESS //p' | tail -1)
 	p=""
-	[ -z "$(tail -c1 "$W/cx.txt")" ] || p=$(tail -n1 "$W/cx.txt")
+	[ -z "$(tail -c1 "$1")" ] || p=$(tail -n1 "$1")
 	if [ -n "$k" ]; then pat="^PROGRESS $k\$"; else pat='^CMDLINE'; fi
 	guestout "$W/ref.out" | sed -n "/$pat/,\$p" | tail -n +2 > "$W/exp.txt"
 	{ printf '%s' "$p"; guestout "$2"; } > "$W/act.txt"

@@ -43,11 +43,10 @@ lastprog() { # last complete PROGRESS line (a pause can stop the guest inside a 
 # run's, must equal the uninterrupted run's output after the last complete PROGRESS line.
 guestout() { grep -v '^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T' "$1"; } # drop squib log lines
 cont_ok() { # snapshot-time output copy, restored run name [reference output] -> yes/no
-	guestout "$1" > "$W/cx.txt"
-	n=$(wc -l < "$W/cx.txt")
-	k=$(head -n "$n" "$W/cx.txt" | sed -n 's/^PROGRESS //p' | tail -1)
+	n=$(wc -l < "$1") # complete lines, from the file itself: grep would end a partial one
+	k=$(head -n "$n" "$1" | sed -n 's/^PROGRESS //p' | tail -1)
 	p=""
-	[ -z "$(tail -c1 "$W/cx.txt")" ] || p=$(tail -n1 "$W/cx.txt")
+	[ -z "$(tail -c1 "$1")" ] || p=$(tail -n1 "$1")
 	if [ -n "$k" ]; then pat="^PROGRESS $k\$"; else pat='^CMDLINE'; fi
 	guestout "${3:-$W/ref.out}" | sed -n "/$pat/,\$p" | tail -n +2 > "$W/exp.txt"
 	{ printf '%s' "$p"; guestout "$W/$2.out"; } > "$W/act.txt"
