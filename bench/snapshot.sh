@@ -100,11 +100,11 @@ done
 # ---- memory-writing workloads -------------------------------------------------------------
 WT="squib.scenario=digest mib=64 rounds=1000000 pct=0"             # 64 MiB touched, then reads
 WD="squib.scenario=digest mib=64 rounds=1000000 pct=16 round_ms=500" # ~10 MiB dirtied per round
-cat >"$D/t.json" <<J
+cat >"$D/wt.json" <<J
 {"boot-source": {"kernel_image_path": "$GUEST_ELF", "boot_args": "$WT"},
  "machine-config": {"vcpu_count": 1, "mem_size_mib": 256}}
 J
-cat >"$D/d.json" <<J
+cat >"$D/wd.json" <<J
 {"boot-source": {"kernel_image_path": "$GUEST_ELF", "boot_args": "$WD"},
  "machine-config": {"vcpu_count": 1, "mem_size_mib": 1024, "track_dirty_pages": true}}
 J
@@ -117,7 +117,7 @@ while [ $i -le "$N" ]; do
 		as pause http "$D/a.sock" PATCH /vm '{"state": "Paused"}' \
 		as create http "$D/a.sock" PUT /snapshot/create \
 		"{\"snapshot_type\": \"Full\", \"snapshot_path\": \"$D/t.state\", \"mem_file_path\": \"$D/t.mem\"}" \
-		kill -- "$SQUIB" --api-sock "$D/a.sock" --config-file "$D/t.json"
+		kill -- "$SQUIB" --api-sock "$D/a.sock" --config-file "$D/wt.json"
 	# shellcheck disable=SC2086
 	run "W qemu.touched" match "PROGRESS 1" \
 		qmp "$D/q.sock" "{\"execute\": \"migrate-set-parameters\", \"arguments\": {\"max-bandwidth\": $BW}}" \
@@ -134,7 +134,7 @@ while [ $i -le "$N" ]; do
 		as pause2 http "$D/a.sock" PATCH /vm '{"state": "Paused"}' \
 		as diff http "$D/a.sock" PUT /snapshot/create \
 		"{\"snapshot_type\": \"Diff\", \"snapshot_path\": \"$D/e.state\", \"mem_file_path\": \"$D/e.mem\"}" \
-		kill -- "$SQUIB" --api-sock "$D/a.sock" --config-file "$D/d.json"
+		kill -- "$SQUIB" --api-sock "$D/a.sock" --config-file "$D/wd.json"
 	echo "W files.diff base_kib=$(kib "$D/d.mem") diff_kib=$(kib "$D/e.mem")" >>"$D/res"
 	i=$((i + 1))
 done
