@@ -36,6 +36,7 @@ enum {
 	SYS_WAIT_TICKS, /* (n): sleep until this CPU has seen n timer ticks; returns ticks */
 	SYS_TICKS,	/* -> timer ticks seen by this CPU */
 	SYS_STOP,	/* cli; hlt forever; never returns */
+	SYS_PIO_LOOP,	/* (port, n): n inb from port in ring 0, interrupts on; -> last value */
 };
 
 /* Register frame pushed by the interrupt stubs in entry.S (lowest address first). */
@@ -147,5 +148,12 @@ int scenario_net(void);
 int scenario_balloon(void);
 int scenario_vsock(void);
 int scenario_vsock_listen(void);
+/* bench_net.c: guest-timed virtio-net / virtio-vsock throughput (tests/guest/README.md). */
+int scenario_net_bench(void);
+int scenario_vsock_bench(void);
+/* bench_blk.c: blk-bench (BLK-BENCH-OK line); 0 on success. */
+int scenario_blk_bench(void);
+/* bench_exit.c: exit-bench (EXIT-BENCH-OK lines); 0 on success. */
+int scenario_exit_bench(void);
 
 #endif

@@ -58,10 +58,19 @@ check "mmio-probe" 0 'VIRTIO-MMIO 23 magic=74726976 version=2 devid=4' \
 	--qemu-args "-device virtio-rng-device" mmio-probe
 check "net" 0 '^NET-OK arp-reply from 10.0.2.2' \
 	--qemu-args "-netdev user,id=n0 -device virtio-net-device,netdev=n0" net
+check "exit-bench" 0 '^EXIT-BENCH-OK kind=mmio ops=1000 ticks=[0-9]+ hz=100 cycles=[0-9]+ ns_per_op=[0-9]+ addr=0xfeb02e00$
+^EXIT-BENCH-OK kind=pio ops=1000 ticks=[0-9]+ hz=100 cycles=[0-9]+ ns_per_op=[0-9]+ port=0x3ff$
+^RESET$' --qemu-args "-device virtio-rng-device" exit-bench ops=1000
 check "halt" 124 '^HALTING$' --timeout 3 halt
 check "fault" 0 '^PANIC exception #PF vec=14 err=0x6 .*cr2=0x100000000' fault panic_reset=1
 check "unknown" 0 "^ERROR unknown scenario 'nope'" nope
 check "nomem" 0 '^ERROR workload needs RAM' --mem 40 digest mib=16
+# blk-bench: a few guest-timed requests (format of the result line; numbers not checked)
+check "blk-bench rand write" 0 '^BLK-BENCH-OK mode=rand rw=write bs=4096 ops=200 bytes=819200 ticks=[0-9]+ hz=1000 depth=[1-8]$' \
+	--qemu-args "$blk" blk-bench mode=rand rw=write bs=4096 mib=1 ops=200 hz=1000
+check "blk-bench seq read" 0 '^BLK-BENCH-OK mode=seq rw=read bs=131072 ops=40 bytes=5242880 ticks=[0-9]+ hz=1000 depth=[1-8]$' \
+	--qemu-args "$blk" blk-bench mode=seq bs=131072 mib=1 ops=40 hz=1000
+check "blk-bench bad bs" 0 '^ERROR blk-bench: bs=1000 ' --qemu-args "$blk" blk-bench bs=1000 mib=1
 if command -v socat >/dev/null; then
 	mon="$tmp/mon.sock"
 	hmp() { echo "$1" | socat - "UNIX-CONNECT:$mon" >/dev/null 2>&1; }

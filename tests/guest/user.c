@@ -16,7 +16,7 @@ uint64_t syscall3(uint64_t nr, uint64_t a, uint64_t b, uint64_t c)
 
 void uprintf(const char *f, ...)
 {
-	char buf[256];
+	char buf[CMDLINE_MAX + 64]; /* a whole CMDLINE line */
 	va_list ap;
 	int n;
 
@@ -53,10 +53,10 @@ static void round_delay(void)
  * the 4 KiB pages (chosen by page and round) mixing in the running hash, and fold every word
  * into an FNV-1a-style 64-bit hash chain. The result depends only on the parameters.
  */
-static uint64_t workload(uint64_t *w, uint64_t mib, uint64_t rounds, uint64_t pct, uint64_t seed,
+static uint64_t workload(uint64_t *w, uint64_t kib, uint64_t rounds, uint64_t pct, uint64_t seed,
 			 int progress)
 {
-	uint64_t words = mib * MIB / 8, s = seed, h = FNV_OFFSET ^ seed;
+	uint64_t words = kib * 1024 / 8, s = seed, h = FNV_OFFSET ^ seed;
 
 	for (uint64_t i = 0; i < words; i++)
 		w[i] = splitmix64(&s);
@@ -92,11 +92,15 @@ static int check_mem(uint64_t bytes)
 
 static int scenario_digest(void)
 {
-	uint64_t mib = param("mib", 16), rounds = param("rounds", 8), pct = param("pct", 100);
+	uint64_t kib = param("kib", param("mib", 16) * 1024), rounds = param("rounds", 8),
+		 pct = param("pct", 100);
 
-	if (check_mem(mib * MIB))
+	if (kib < 4 || kib % 4 || check_mem(kib * 1024)) {
+		if (kib < 4 || kib % 4)
+			uprintf("ERROR kib=%lu: the workload is whole 4 KiB pages\n", kib);
 		return -1;
-	uint64_t h = workload(phys(WORK_BASE), mib, rounds, pct, 1, 1);
+	}
+	uint64_t h = workload(phys(WORK_BASE), kib, rounds, pct, 1, 1);
 	uprintf("DIGEST %016lx\n", h);
 	return 0;
 }
@@ -105,7 +109,7 @@ static uint64_t smp_slice(uint64_t cpu)
 {
 	uint64_t mib = param("mib", 2);
 
-	return workload(phys(WORK_BASE + cpu * mib * MIB), mib, param("rounds", 2),
+	return workload(phys(WORK_BASE + cpu * mib * MIB), mib * 1024, param("rounds", 2),
 			param("pct", 100), cpu + 1, 0);
 }
 
@@ -254,12 +258,16 @@ static const struct {
     {"rng", scenario_rng},
     {"blk", scenario_blk_rw},
     {"blk-ro", scenario_blk_ro},
+    {"blk-bench", scenario_blk_bench},
     {"net", scenario_net},
     {"vsock", scenario_vsock},
     {"vsock-listen", scenario_vsock_listen},
+    {"net-bench", scenario_net_bench},
+    {"vsock-bench", scenario_vsock_bench},
     {"balloon", scenario_balloon},
     {"fault", scenario_fault},
     {"serial", scenario_serial},
+    {"exit-bench", scenario_exit_bench},
 };
 
 void user_main(uint64_t arg)
