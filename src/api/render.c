@@ -97,6 +97,8 @@ static json_t *render_nets(const struct vm_config *c)
 				 n->guest_mac[5]);
 			json_object_set_new(j, "guest_mac", json_string(mac));
 		}
+		if (j && n->mtu)
+			json_object_set_new(j, "mtu", json_integer(n->mtu));
 		json_array_append_new(arr, j);
 	}
 	return arr;

@@ -138,7 +138,7 @@ int schema_net(json_t *o, bool patch, struct api_action *a, struct api_response 
 	}
 	struct net_cfg *n = &a->u.net;
 	char mac[32];
-	uint64_t mtu;
+	uint64_t mtu = 0;
 	CHECK(jr_object(o, "", keys, r));
 	CHECK(jr_str(o, "", "iface_id", true, n->iface_id, sizeof(n->iface_id), NULL, r));
 	CHECK(jr_str(o, "", "host_dev_name", true, n->host_dev_name, sizeof(n->host_dev_name), NULL,
@@ -148,6 +148,7 @@ int schema_net(json_t *o, bool patch, struct api_action *a, struct api_response 
 		return api_fail(r, 400, MSG_JSON_RANGE, "guest_mac",
 				"a MAC address of the form xx:xx:xx:xx:xx:xx");
 	CHECK(jr_u64(o, "", "mtu", false, 68, 65535, &mtu, NULL, r));
+	n->mtu = (uint16_t)mtu;
 	CHECK(jr_rate_limiter(o, "", "rx_rate_limiter", &n->rx_rate_limiter, r));
 	return jr_rate_limiter(o, "", "tx_rate_limiter", &n->tx_rate_limiter, r);
 }

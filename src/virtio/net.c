@@ -17,6 +17,7 @@
 
 #define NET_F_CSUM 0
 #define NET_F_GUEST_CSUM 1
+#define NET_F_MTU 3
 #define NET_F_MAC 5
 #define NET_F_GUEST_TSO4 7
 #define NET_F_GUEST_TSO6 8
@@ -233,8 +234,14 @@ static void net_wake(void *ctx)
 static void net_config_read(struct vdev *vd, uint64_t off, uint8_t *data, uint32_t len)
 {
 	struct vnet *n = (struct vnet *)vd;
-	for (uint32_t i = 0; i < len; i++)
-		data[i] = off + i < 6 && n->cfg.has_mac ? n->cfg.guest_mac[off + i] : 0;
+	/* mac[6], status u16, max_virtqueue_pairs u16, mtu u16 (little endian) */
+	for (uint32_t i = 0; i < len; i++) {
+		uint64_t o = off + i;
+		data[i] = o < 6 && n->cfg.has_mac ? n->cfg.guest_mac[o]
+			  : o == 10		  ? (uint8_t)n->cfg.mtu
+			  : o == 11		  ? (uint8_t)(n->cfg.mtu >> 8)
+						  : 0;
+	}
 }
 
 static void net_reset(struct vdev *vd)
@@ -251,6 +258,7 @@ static int net_save(struct vdev *vd, struct vwr *w)
 	vwr_bytes(w, n->cfg.guest_mac, 6);
 	rl_save(&n->rx_rl, w);
 	rl_save(&n->tx_rl, w);
+	vwr_u16(w, n->cfg.mtu); /* added in squib 0.2: absent in older states */
 	return w->err;
 }
 
@@ -264,6 +272,10 @@ static int net_restore(struct vdev *vd, struct vrd *r)
 	vrd_bytes(r, n->cfg.guest_mac, 6);
 	rl_restore(&n->rx_rl, r);
 	rl_restore(&n->tx_rl, r);
+	if (r->pos + 2 <= r->len)
+		n->cfg.mtu = vrd_u16(r);
+	if (n->cfg.mtu)
+		vd->avail_features |= 1ULL << NET_F_MTU;
 	if (r->err || strcmp(id, n->cfg.iface_id))
 		return -EINVAL;
 	n->rx_len = 0;
@@ -303,6 +315,8 @@ static uint64_t net_features(const struct net_cfg *cfg)
 		     (1ULL << NET_F_MRG_RXBUF) | (1ULL << VIRTIO_F_EVENT_IDX);
 	if (cfg->has_mac)
 		f |= 1ULL << NET_F_MAC;
+	if (cfg->mtu)
+		f |= 1ULL << NET_F_MTU;
 	return f;
 }
 

@@ -70,6 +70,7 @@ struct net_cfg {
 	char host_dev_name[16];
 	bool has_mac;
 	uint8_t guest_mac[6];
+	uint16_t mtu; /* advertised with VIRTIO_NET_F_MTU; 0: not set (guest default) */
 	struct rate_limiter_cfg rx_rate_limiter, tx_rate_limiter;
 };
 

@@ -464,6 +464,30 @@ static void test_mmds_in_snapshots(void **state)
 	mmds_saved = NULL;
 }
 
+/* network-interfaces mtu: stored, shown by GET /vm/config, absent when not given. */
+static void test_net_mtu(void **state)
+{
+	struct api_vm *vm = vm_new();
+	char msg[1024];
+	assert_int_equal(run(vm, "PUT", "/network-interfaces/eth0",
+			     "{\"iface_id\":\"eth0\",\"host_dev_name\":\"tap9\",\"mtu\":9000}",
+			     msg),
+			 204);
+	assert_int_equal(run(vm, "PUT", "/network-interfaces/eth1",
+			     "{\"iface_id\":\"eth1\",\"host_dev_name\":\"tap8\"}", msg),
+			 204);
+	assert_int_equal(run(vm, "PUT", "/network-interfaces/eth2",
+			     "{\"iface_id\":\"eth2\",\"host_dev_name\":\"tap7\",\"mtu\":67}", msg),
+			 400);
+	json_t *j = api_vm_config_json(vm);
+	json_t *nets = json_object_get(j, "network-interfaces");
+	assert_int_equal(json_array_size(nets), 2);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(nets, 0), "mtu")), 9000);
+	assert_null(json_object_get(json_array_get(nets, 1), "mtu"));
+	json_decref(j);
+	vm_free(vm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -478,6 +502,7 @@ int main(void)
 	    cmocka_unit_test(test_post_boot_with_stand_in),
 	    cmocka_unit_test(test_cpu_config_round_trip),
 	    cmocka_unit_test(test_mmds_in_snapshots),
+	    cmocka_unit_test(test_net_mtu),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
