@@ -50,34 +50,120 @@ static int blk_open(const char *path, bool ro, int *fd_out, uint64_t *size_out)
 	return 0;
 }
 
-/* Transfer r->len bytes between the file and the chain with preadv/pwritev. */
-static uint8_t blk_sync_rw(struct vblk *vb, const struct virtq_elem *e, const struct blk_req *r)
+/* Move len bytes between the file at off and iov (n entries) with preadv/pwritev, resuming
+ * after short transfers on a copy in scratch (iov itself is left as it was). */
+static uint8_t blk_xfer(struct vblk *vb, bool in, struct iovec *iov, int n, uint64_t off,
+			uint64_t len, struct iovec *scratch)
 {
-	static __thread struct iovec iov[VIRTQ_MAX_SIZE];
-	bool in = r->type == VIRTIO_BLK_T_IN;
 	uint64_t done = 0;
-	while (done < r->len) {
-		int n = virtq_elem_iov(&vb->vd.q[0], e, in, in ? done : 16 + done, r->len - done,
-				       iov, VIRTQ_MAX_SIZE);
-		if (n <= 0)
-			return VIRTIO_BLK_S_IOERR;
-		ssize_t got = in ? preadv(vb->fd, iov, n, (off_t)(r->off + done))
-				 : pwritev(vb->fd, iov, n, (off_t)(r->off + done));
+	while (done < len) {
+		ssize_t got = in ? preadv(vb->fd, iov, n, (off_t)(off + done))
+				 : pwritev(vb->fd, iov, n, (off_t)(off + done));
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got <= 0) {
 			LOG_WARNING("virtio-blk %s: %s failed at %llu: %s", vb->cfg.drive_id,
-				    in ? "read" : "write", (unsigned long long)(r->off + done),
+				    in ? "read" : "write", (unsigned long long)(off + done),
 				    got < 0 ? strerror(errno) : "end of file");
 			return VIRTIO_BLK_S_IOERR;
 		}
 		done += (uint64_t)got;
+		if (done == len)
+			break;
+		if (iov != scratch) {
+			memcpy(scratch, iov, (size_t)n * sizeof(*iov));
+			iov = scratch;
+		}
+		for (size_t left = (size_t)got; left;) {
+			size_t k = left < iov->iov_len ? left : iov->iov_len;
+			iov->iov_base = (uint8_t *)iov->iov_base + k;
+			iov->iov_len -= k;
+			left -= k;
+			if (!iov->iov_len) {
+				iov++;
+				n--;
+			}
+		}
 	}
-	if (in)
-		vb->bytes_read += done;
-	else
-		vb->bytes_written += done;
 	return VIRTIO_BLK_S_OK;
+}
+
+/* Complete one request of the run with status st (used length counts read data). */
+static void blk_part_finish(struct vblk *vb, const struct blk_part *p, uint32_t type, uint8_t st)
+{
+	bool in = type == VIRTIO_BLK_T_IN;
+	if (st == VIRTIO_BLK_S_OK && in)
+		vb->bytes_read += p->len;
+	else if (st == VIRTIO_BLK_S_OK)
+		vb->bytes_written += p->len;
+	uint32_t used = st == VIRTIO_BLK_S_OK && in ? (uint32_t)p->len + 1 : 1;
+	blk_finish(vb, p->head, p->status_gpa, st, used);
+}
+
+/* Run the pending requests: one transfer for all of them; if it fails, each request alone,
+ * so only those whose own range fails get IOERR. Completes them in order and empties the
+ * run. Lock held. */
+static void blk_run_flush(struct vblk *vb)
+{
+	struct blk_run *m = vb->run;
+	if (!m || !m->n)
+		return;
+	bool in = m->type == VIRTIO_BLK_T_IN;
+	uint8_t st = blk_xfer(vb, in, m->iov, m->niov, m->off, m->len, m->scratch);
+	for (uint16_t i = 0; i < m->n; i++) {
+		const struct blk_part *p = &m->part[i];
+		uint8_t pst = st;
+		if (st != VIRTIO_BLK_S_OK && m->n > 1)
+			pst =
+			    blk_xfer(vb, in, m->iov + p->iov0, p->niov, p->off, p->len, m->scratch);
+		blk_part_finish(vb, p, m->type, pst);
+	}
+	m->n = 0;
+	m->niov = 0;
+	m->len = 0;
+}
+
+/* True if r can join the pending run (same direction, starts where the run ends, room). */
+static bool blk_run_fits(const struct blk_run *m, const struct blk_req *r)
+{
+	return m->n < BLK_RUN_REQS && r->type == m->type && r->off == m->off + m->len &&
+	       m->len + r->len <= BLK_RUN_BYTES;
+}
+
+/* Append the data buffers of e to the run (flushing it first if r cannot join). Returns 0,
+ * or -errno if the chain's buffers cannot be mapped (the run is then empty). Lock held. */
+static int blk_run_add(struct vblk *vb, const struct virtq_elem *e, const struct blk_req *r,
+		       uint64_t status_gpa)
+{
+	struct blk_run *m = vb->run;
+	bool in = r->type == VIRTIO_BLK_T_IN;
+	if (m->n && !blk_run_fits(m, r))
+		blk_run_flush(vb);
+	int n = virtq_elem_iov(&vb->vd.q[0], e, in, in ? 0 : 16, r->len, m->iov + m->niov,
+			       BLK_RUN_IOV - m->niov);
+	if (n == -ENOSPC && m->n) {
+		blk_run_flush(vb);
+		n = virtq_elem_iov(&vb->vd.q[0], e, in, in ? 0 : 16, r->len, m->iov, BLK_RUN_IOV);
+	}
+	if (n < 0) {
+		blk_run_flush(vb);
+		return n;
+	}
+	if (m->n)
+		vb->merged++;
+	else {
+		m->type = r->type;
+		m->off = r->off;
+	}
+	m->part[m->n++] = (struct blk_part){.head = e->head,
+					    .status_gpa = status_gpa,
+					    .off = r->off,
+					    .len = r->len,
+					    .iov0 = m->niov,
+					    .niov = n};
+	m->niov += n;
+	m->len += r->len;
+	return 0;
 }
 
 /* Parse the header and sizes. Returns a status other than OK if the request is refused
@@ -104,19 +190,13 @@ static uint8_t blk_parse(struct vblk *vb, const struct virtq_elem *e, struct blk
 	return VIRTIO_BLK_S_OK;
 }
 
-/* Run a parsed request synchronously; returns the status and sets *used. */
+/* Run a parsed FLUSH, GET_ID or unknown request synchronously; returns the status and sets
+ * *used. */
 static uint8_t blk_sync_exec(struct vblk *vb, const struct virtq_elem *e, const struct blk_req *r,
 			     uint32_t *used)
 {
 	*used = 1;
 	switch (r->type) {
-	case VIRTIO_BLK_T_IN:
-	case VIRTIO_BLK_T_OUT: {
-		uint8_t st = blk_sync_rw(vb, e, r);
-		if (st == VIRTIO_BLK_S_OK && r->type == VIRTIO_BLK_T_IN)
-			*used = (uint32_t)r->len + 1;
-		return st;
-	}
 	case VIRTIO_BLK_T_FLUSH:
 		if (vb->cfg.cache_type == CACHE_WRITEBACK && fdatasync(vb->fd) < 0)
 			return VIRTIO_BLK_S_IOERR;
@@ -137,20 +217,37 @@ static uint8_t blk_sync_exec(struct vblk *vb, const struct virtq_elem *e, const 
 	}
 }
 
-/* Handle one popped chain. Returns false if the request must wait (rate limit / ring full). */
+#ifdef HAVE_LIBURING
+/* Hand r to the io_uring engine. Returns false if the request must wait (ring full). */
+static bool blk_handle_aio(struct vblk *vb, const struct virtq_elem *e, const struct blk_req *r,
+			   uint64_t sgpa)
+{
+	int rc = blk_aio_submit(vb->aio, r);
+	if (rc == -EAGAIN)
+		return false;
+	if (rc)
+		blk_finish(vb, e->head, sgpa, VIRTIO_BLK_S_IOERR, 1);
+	return true;
+}
+#endif
+
+/* Handle one popped chain. Returns false if the request must wait (rate limit / ring full).
+ * Sync reads and writes join the pending run; anything completed here first flushes that run,
+ * so the used ring keeps the order in which chains were popped. */
 static bool blk_handle(struct vblk *vb, struct virtq_elem *e)
 {
-	struct virtq *q = &vb->vd.q[0];
 	if (e->out_len < 16 || e->in_len < 1) {
 		LOG_WARNING("virtio-blk %s: malformed request (no header or status)",
 			    vb->cfg.drive_id);
-		virtq_push(q, e->head, 0);
+		blk_run_flush(vb);
+		virtq_push(&vb->vd.q[0], e->head, 0);
 		return true;
 	}
 	struct blk_req r;
 	uint64_t sgpa = blk_status_gpa(e);
 	uint8_t st = blk_parse(vb, e, &r);
 	if (st != VIRTIO_BLK_S_OK) {
+		blk_run_flush(vb);
 		blk_finish(vb, e->head, sgpa, st, 1);
 		return true;
 	}
@@ -158,18 +255,15 @@ static bool blk_handle(struct vblk *vb, struct virtq_elem *e)
 		return false;
 	vb->reqs++;
 #ifdef HAVE_LIBURING
-	if (vb->aio && r.type != VIRTIO_BLK_T_GET_ID) {
-		int rc = blk_aio_submit(vb->aio, &r);
-		if (rc == 0)
-			return true;
-		if (rc == -EAGAIN)
-			return false;
-		blk_finish(vb, e->head, sgpa, VIRTIO_BLK_S_IOERR, 1);
-		return true;
-	}
+	if (vb->aio && r.type != VIRTIO_BLK_T_GET_ID)
+		return blk_handle_aio(vb, e, &r, sgpa);
 #endif
-	uint32_t used;
-	st = blk_sync_exec(vb, e, &r, &used);
+	bool data = r.type == VIRTIO_BLK_T_IN || r.type == VIRTIO_BLK_T_OUT;
+	if (data && blk_run_add(vb, e, &r, sgpa) == 0)
+		return true;
+	blk_run_flush(vb);
+	uint32_t used = 1;
+	st = data ? VIRTIO_BLK_S_IOERR : blk_sync_exec(vb, e, &r, &used);
 	blk_finish(vb, e->head, sgpa, st, used);
 	return true;
 }
@@ -194,6 +288,7 @@ static void blk_notify(struct vdev *vd, uint16_t qi)
 			break;
 		}
 	}
+	blk_run_flush(vb);
 	vdev_signal_used(vd, 0);
 }
 
@@ -270,6 +365,7 @@ static void blk_destroy(struct vdev *vd)
 		blk_aio_destroy(vb->aio);
 #endif
 	rl_destroy(&vb->rl);
+	free(vb->run);
 	if (vb->fd >= 0)
 		close(vb->fd);
 }
@@ -286,20 +382,23 @@ static const struct vdev_ops blk_ops = {
     .destroy = blk_destroy,
 };
 
-static void blk_engine_setup(struct vblk *vb)
+/* Async when asked for and available, else Sync (which needs its run buffer). 0 or -ENOMEM. */
+static int blk_engine_setup(struct vblk *vb)
 {
-	if (vb->cfg.io_engine != IO_ENGINE_ASYNC)
-		return;
+	if (vb->cfg.io_engine == IO_ENGINE_ASYNC) {
 #ifdef HAVE_LIBURING
-	int rc = blk_aio_create(vb, &vb->aio);
-	if (rc == 0)
-		return;
-	LOG_WARNING("virtio-blk %s: io_uring unavailable (%s); using the Sync engine",
-		    vb->cfg.drive_id, strerror(-rc));
+		int rc = blk_aio_create(vb, &vb->aio);
+		if (rc == 0)
+			return 0;
+		LOG_WARNING("virtio-blk %s: io_uring unavailable (%s); using the Sync engine",
+			    vb->cfg.drive_id, strerror(-rc));
 #else
-	LOG_WARNING("virtio-blk %s: built without liburing; using the Sync engine",
-		    vb->cfg.drive_id);
+		LOG_WARNING("virtio-blk %s: built without liburing; using the Sync engine",
+			    vb->cfg.drive_id);
 #endif
+	}
+	vb->run = calloc(1, sizeof(*vb->run));
+	return vb->run ? 0 : -ENOMEM;
 }
 
 int virtio_blk_create(const struct virtio_env *env, const struct drive_cfg *cfg, uint64_t base,
@@ -322,11 +421,12 @@ int virtio_blk_create(const struct virtio_env *env, const struct drive_cfg *cfg,
 		rc = blk_open(cfg->path_on_host, cfg->is_read_only, &vb->fd, &vb->size);
 	if (!rc)
 		rc = rl_init(&vb->rl, &cfg->rate_limiter, env->loop, blk_wake, &vb->vd);
+	if (!rc)
+		rc = blk_engine_setup(vb);
 	if (rc) {
 		vdev_free(&vb->vd);
 		return rc;
 	}
-	blk_engine_setup(vb);
 	*out = &vb->vd.dev;
 	return 0;
 }

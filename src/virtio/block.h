@@ -3,6 +3,8 @@
 #ifndef SQUIB_VIRTIO_BLOCK_H
 #define SQUIB_VIRTIO_BLOCK_H
 
+#include <sys/uio.h>
+
 #include "virtio/ratelimit.h"
 #include "virtio/vdev.h"
 
@@ -18,7 +20,28 @@
 #define VIRTIO_BLK_ID_BYTES 20
 #define SECTOR_SIZE 512ULL
 
+/* Sync engine merging: at most this many requests, iovecs (<= IOV_MAX) and bytes per run. */
+#define BLK_RUN_REQS 32
+#define BLK_RUN_IOV 1024
+#define BLK_RUN_BYTES (1ULL << 20)
+
 struct blk_aio;
+
+/* Sync engine: reads (or writes) at adjacent file offsets popped in one notification, moved
+ * with one preadv/pwritev and completed in pop order. Empty between notifications. */
+struct blk_run {
+	uint32_t type;	   /* VIRTIO_BLK_T_IN or VIRTIO_BLK_T_OUT */
+	uint64_t off, len; /* file range covered by the run */
+	uint16_t n;	   /* requests */
+	int niov;
+	struct blk_part {
+		uint16_t head;
+		uint64_t status_gpa, off, len;
+		int iov0, niov; /* this request's slice of iov */
+	} part[BLK_RUN_REQS];
+	struct iovec iov[BLK_RUN_IOV];	   /* guest buffers of every request, in order */
+	struct iovec scratch[BLK_RUN_IOV]; /* working copy after a short transfer */
+};
 
 struct vblk {
 	struct vdev vd; /* first */
@@ -27,7 +50,9 @@ struct vblk {
 	uint64_t size; /* bytes (a multiple of 512) */
 	struct ratelimit rl;
 	struct blk_aio *aio;			  /* NULL: Sync engine */
+	struct blk_run *run;			  /* Sync engine only */
 	uint64_t reqs, bytes_read, bytes_written; /* counters */
+	uint64_t merged; /* requests moved together with the previous one of their run */
 };
 
 /* A parsed request ready to run: data is [data_off, data_off+len) of the readable part

@@ -110,8 +110,7 @@ struct vconn *vsock_conn_new(struct vvsock *v, int fd, enum vconn_state st)
 		struct vconn *c = &v->conn[i];
 		if (c->state != VCONN_FREE)
 			continue;
-		if (v->vd.env.loop &&
-		    evloop_add(v->vd.env.loop, fd, EPOLLIN | EPOLLOUT | EPOLLET, conn_cb, c))
+		if (v->vd.env.loop && evloop_add(v->vd.env.loop, fd, EPOLLIN | EPOLLET, conn_cb, c))
 			break;
 		memset(c, 0, sizeof(*c));
 		c->owner = v;
@@ -125,6 +124,19 @@ struct vconn *vsock_conn_new(struct vvsock *v, int fd, enum vconn_state st)
 	return NULL;
 }
 
+int vsock_conn_watch_out(struct vvsock *v, struct vconn *c, bool out)
+{
+	if (c->watch_out == out)
+		return 0;
+	c->watch_out = out;
+	if (!v->vd.env.loop)
+		return 0;
+	/* Re-adding re-evaluates readiness, so no edge is lost in between. */
+	evloop_del(v->vd.env.loop, c->fd);
+	return evloop_add(v->vd.env.loop, c->fd, EPOLLIN | EPOLLET | (out ? EPOLLOUT : 0), conn_cb,
+			  c);
+}
+
 /* Credit the guest still grants us for host->guest data. */
 static uint32_t conn_credit(const struct vconn *c)
 {
@@ -132,15 +144,15 @@ static uint32_t conn_credit(const struct vconn *c)
 	return in_flight >= c->peer_buf_alloc ? 0 : c->peer_buf_alloc - in_flight;
 }
 
-/* Put one packet (header + payload already in v->buf) into an RX chain. */
+/* Complete the popped RX chain: header at offset 0, payload (already in place) after it. */
 static int rx_put(struct vvsock *v, const struct vsock_hdr *h, size_t payload)
 {
 	struct virtq *q = &v->vd.q[VSOCK_RXQ];
-	hdr_encode(h, v->buf);
-	size_t n = VSOCK_HDR_LEN + payload;
-	if (virtq_elem_write(q, &v->vd.elem, 0, v->buf, n) != (int64_t)n)
+	uint8_t hb[VSOCK_HDR_LEN];
+	hdr_encode(h, hb);
+	if (virtq_elem_write(q, &v->vd.elem, 0, hb, VSOCK_HDR_LEN) != VSOCK_HDR_LEN)
 		return -EFAULT;
-	return virtq_push(q, v->vd.elem.head, (uint32_t)n);
+	return virtq_push(q, v->vd.elem.head, (uint32_t)(VSOCK_HDR_LEN + payload));
 }
 
 /* Pop an RX chain able to hold a header; 1 ok, 0 none, <0 device failed. */
@@ -155,14 +167,33 @@ static int rx_pop(struct vvsock *v)
 	return rc;
 }
 
-/* Read host data for c into a popped RX chain. Returns true if a packet was queued. */
-static bool rx_data(struct vvsock *v, struct vconn *c)
+/* readv from c's socket straight into the popped chain after the header room (one copy).
+ * Returns bytes read, 0 at EOF, -errno on error or -ENOSPC when there is no room/credit. A
+ * short read means the socket is drained: c->readable is cleared (the next byte that
+ * arrives raises a new edge), which saves the readv that would only return EAGAIN. */
+static ssize_t rx_read(struct vvsock *v, struct vconn *c)
 {
 	uint64_t room = v->vd.elem.in_len - VSOCK_HDR_LEN;
 	uint64_t cap = conn_credit(c);
 	cap = cap < room ? cap : room;
 	cap = cap < VSOCK_MAX_PAYLOAD ? cap : VSOCK_MAX_PAYLOAD;
-	ssize_t r = cap ? read(c->fd, v->buf + VSOCK_HDR_LEN, cap) : -1;
+	if (!cap)
+		return -ENOSPC;
+	int n = virtq_elem_iov(&v->vd.q[VSOCK_RXQ], &v->vd.elem, true, VSOCK_HDR_LEN, cap, v->iov,
+			       VIRTQ_MAX_SIZE);
+	if (n <= 0)
+		return -EFAULT;
+	ssize_t r = readv(c->fd, v->iov, n);
+	if (r > 0 && (uint64_t)r < cap)
+		c->readable = false;
+	return r < 0 ? -errno : r;
+}
+
+/* Read host data for c into a popped RX chain. 1 if a packet was queued, 0 if not, -1 if
+ * the RX ring cannot take c's data now (stop filling). */
+static int rx_data(struct vvsock *v, struct vconn *c)
+{
+	ssize_t r = rx_read(v, c);
 	if (r > 0) {
 		struct vsock_hdr h = {
 		    VSOCK_HOST_CID,  v->cfg.guest_cid,	c->host_port, c->guest_port,
@@ -173,18 +204,20 @@ static bool rx_data(struct vvsock *v, struct vconn *c)
 		return rx_put(v, &h, (size_t)r) == 0;
 	}
 	virtq_unpop(&v->vd.q[VSOCK_RXQ], 1);
-	if (cap && r < 0 && (errno == EAGAIN || errno == EINTR)) {
-		c->readable = errno == EINTR;
-	} else if (cap && r == 0) {
+	if (r == -ENOSPC || r == -EFAULT) {
+		return -1; /* a header-only buffer at the head of the ring: wait for the guest */
+	} else if (r == -EAGAIN || r == -EWOULDBLOCK || r == -EINTR) {
+		c->readable = r == -EINTR;
+	} else if (r == 0) {
 		c->readable = false;
 		c->state = VCONN_CLOSING;
 		c->closing_since_us = time_mono_us();
 		vsock_ctrl_conn(v, c, VSOCK_OP_SHUTDOWN, VSOCK_SHUTDOWN_RCV | VSOCK_SHUTDOWN_SEND);
-	} else if (cap) {
+	} else {
 		vsock_ctrl_conn(v, c, VSOCK_OP_RST, 0);
 		vsock_conn_close(v, c);
 	}
-	return false;
+	return 0;
 }
 
 static struct vconn *rx_next_ready(struct vvsock *v, unsigned *rr)
@@ -231,7 +264,10 @@ void vsock_rx(struct vvsock *v)
 			memmove(v->ctrl, v->ctrl + 1, --v->n_ctrl * sizeof(v->ctrl[0]));
 			any = true;
 		} else {
-			any |= rx_data(v, c);
+			int rc = rx_data(v, c);
+			if (rc < 0)
+				break;
+			any |= rc > 0;
 		}
 	}
 	if (any)

@@ -3,6 +3,8 @@
 #ifndef SQUIB_VIRTIO_VSOCK_H
 #define SQUIB_VIRTIO_VSOCK_H
 
+#include <sys/uio.h>
+
 #include "virtio/vdev.h"
 
 #define VSOCK_HOST_CID 2u
@@ -57,6 +59,7 @@ struct vconn {
 	uint32_t fwd_cnt;      /* payload bytes from the guest delivered to fd */
 	uint32_t fwd_cnt_told; /* fwd_cnt last advertised */
 	bool readable;	       /* fd had data when last checked (edge-triggered) */
+	bool watch_out;	       /* EPOLLOUT watched: only while pend holds data */
 	uint8_t *pend;	       /* guest data not yet written to fd */
 	size_t pend_len;
 	char cmd[32];
@@ -77,7 +80,7 @@ struct vvsock {
 	struct vconn conn[VSOCK_MAX_CONNS];
 	struct vsock_ctrl ctrl[VSOCK_MAX_CTRL]; /* control packets waiting for RX buffers */
 	unsigned n_ctrl;
-	uint8_t buf[VSOCK_HDR_LEN + VSOCK_MAX_PAYLOAD];
+	struct iovec iov[VIRTQ_MAX_SIZE]; /* guest buffers of the chain being copied (one copy) */
 };
 
 /* Shared by vsock.c (device, RX, host side) and vsock_tx.c (guest packets). Lock held. */
@@ -91,11 +94,17 @@ struct vconn *vsock_conn_find(struct vvsock *v, uint32_t host_port, uint32_t gue
 /* Take ownership of fd (closed on failure) and watch it. NULL if the table is full. */
 struct vconn *vsock_conn_new(struct vvsock *v, int fd, enum vconn_state st);
 bool vsock_port_in_use(struct vvsock *v, uint32_t port);
+/* Watch c's fd for EPOLLOUT (only while guest data is pending: a Unix socket reports it on
+ * every read by the peer). 0 or -errno (the caller resets the connection). */
+int vsock_conn_watch_out(struct vvsock *v, struct vconn *c, bool out);
 /* Deliver control packets and host data into the RX queue. */
 void vsock_rx(struct vvsock *v);
-/* Process the TX queue (guest packets). */
+/* Process the TX queue (guest packets): payloads go from guest memory to the socket with one
+ * sendmsg; only what the socket refuses (EAGAIN) is copied to the connection's pend buffer. */
 void vsock_tx(struct vvsock *v);
 /* Write pending guest data to the host socket; false if the connection had to be reset. */
 bool vsock_conn_flush(struct vvsock *v, struct vconn *c);
+/* Queue a CREDIT_UPDATE once half our buffer drained since the last advertised fwd_cnt. */
+void vsock_conn_maybe_credit(struct vvsock *v, struct vconn *c);
 
 #endif

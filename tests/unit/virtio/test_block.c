@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests for virtio-blk: reads/writes reach the file, read-only, flush, GET_ID, swaps. */
+/* Unit tests for virtio-blk: reads/writes reach the file, read-only, flush, GET_ID, swaps,
+ * Sync merging of adjacent requests. */
 #include "vtest.h"
 
 #include <errno.h>
@@ -329,6 +330,152 @@ static void test_async_engine_evloop(void **state)
 	vt_fini(&t);
 }
 
+/* Post one request (header at hdr, data at data, status byte at st) without a kick. */
+static uint16_t post(struct bfix *f, uint64_t hdr, uint32_t type, uint64_t sector, uint64_t data,
+		     uint32_t len, uint64_t st)
+{
+	uint8_t *h = vt_ptr(&f->t, hdr);
+	memset(h, 0, 16);
+	memcpy(h, &type, 4);
+	memcpy(h + 8, &sector, 8);
+	*(uint8_t *)vt_ptr(&f->t, st) = 0xee;
+	struct vt_buf b[3] = {
+	    {hdr, 16, false}, {data, len, type != VIRTIO_BLK_T_OUT}, {st, 1, true}};
+	return vt_add(&f->t, &f->q, b, 3);
+}
+
+/* n requests posted at once; their header, data (each 4 KiB apart plus a gap, so the guest
+ * buffers are not contiguous) and status slots. */
+struct batch {
+	uint64_t hdr, data, st;
+	uint16_t head[40];
+};
+
+static void batch_alloc(struct bfix *f, struct batch *b, int n)
+{
+	b->hdr = vt_alloc(&f->t, 16ULL * n, 16);
+	b->data = vt_alloc(&f->t, 8192ULL * n, 4096);
+	b->st = vt_alloc(&f->t, (uint64_t)n, 1);
+}
+
+static uint64_t bdata(const struct batch *b, int i)
+{
+	return b->data + 8192ULL * i;
+}
+
+/* Expect the next n used entries to be b's heads in order with the given lengths/statuses. */
+static void expect_used(struct bfix *f, const struct batch *b, int first, int n, uint32_t len,
+			uint8_t status)
+{
+	for (int i = first; i < first + n; i++) {
+		uint32_t id, used;
+		assert_true(vt_used(&f->t, &f->q, &id, &used));
+		assert_int_equal(id, b->head[i]);
+		assert_int_equal(used, len);
+		assert_int_equal(*(uint8_t *)vt_ptr(&f->t, b->st + i), status);
+	}
+}
+
+static uint64_t merged(struct bfix *f)
+{
+	return ((struct vblk *)f->d->priv)->merged;
+}
+
+/* Adjacent reads of one notification move together and still complete one by one, in order. */
+static void test_merged_reads(void **state)
+{
+	struct bfix *f = *state;
+	vt_start(f->d, &f->q, 1, ~0ULL);
+	struct batch b;
+	batch_alloc(f, &b, 5);
+	for (int i = 0; i < 5; i++)
+		b.head[i] = post(f, b.hdr + 16 * i, VIRTIO_BLK_T_IN, 8 + 8 * i, bdata(&b, i), 4096,
+				 b.st + i);
+	vt_kick(f->d, 0);
+	expect_used(f, &b, 0, 5, 4097, VIRTIO_BLK_S_OK);
+	assert_int_equal(merged(f), 4);
+	uint8_t want[4096];
+	for (int i = 0; i < 5; i++) {
+		file_read(f->path, (8 + 8 * i) * 512ULL, want, sizeof(want));
+		assert_memory_equal(vt_ptr(&f->t, bdata(&b, i)), want, sizeof(want));
+	}
+	assert_int_equal(f->t.irq_raises, 1); /* one interrupt for the whole notification */
+}
+
+/* Requests that are not adjacent (gap, backwards) or change direction are not merged; a
+ * read after writes of the same range sees the written data; a flush keeps its place. */
+static void test_merge_boundaries(void **state)
+{
+	struct bfix *f = *state;
+	vt_start(f->d, &f->q, 1, ~0ULL);
+	struct batch b;
+	batch_alloc(f, &b, 7);
+	memset(vt_ptr(&f->t, bdata(&b, 0)), 0x11, 4096);
+	memset(vt_ptr(&f->t, bdata(&b, 1)), 0x22, 4096);
+	b.head[0] = post(f, b.hdr, VIRTIO_BLK_T_OUT, 64, bdata(&b, 0), 4096, b.st);
+	b.head[1] = post(f, b.hdr + 16, VIRTIO_BLK_T_OUT, 72, bdata(&b, 1), 4096, b.st + 1);
+	b.head[2] = post(f, b.hdr + 32, VIRTIO_BLK_T_FLUSH, 0, bdata(&b, 2), 0, b.st + 2);
+	b.head[3] = post(f, b.hdr + 48, VIRTIO_BLK_T_IN, 64, bdata(&b, 3), 4096, b.st + 3);
+	b.head[4] = post(f, b.hdr + 64, VIRTIO_BLK_T_IN, 72, bdata(&b, 4), 4096, b.st + 4);
+	b.head[5] = post(f, b.hdr + 80, VIRTIO_BLK_T_IN, 0, bdata(&b, 5), 512, b.st + 5);
+	b.head[6] = post(f, b.hdr + 96, VIRTIO_BLK_T_IN, 16, bdata(&b, 6), 512, b.st + 6);
+	vt_kick(f->d, 0);
+	expect_used(f, &b, 0, 2, 1, VIRTIO_BLK_S_OK);
+	expect_used(f, &b, 2, 1, 1, VIRTIO_BLK_S_OK);
+	expect_used(f, &b, 3, 2, 4097, VIRTIO_BLK_S_OK);
+	expect_used(f, &b, 5, 2, 513, VIRTIO_BLK_S_OK);
+	assert_int_equal(merged(f), 2); /* write 72 joins 64, read 72 joins 64; 0 and 16 alone */
+	uint8_t want[4096];
+	memset(want, 0x11, sizeof(want));
+	assert_memory_equal(vt_ptr(&f->t, bdata(&b, 3)), want, sizeof(want));
+	memset(want, 0x22, sizeof(want));
+	assert_memory_equal(vt_ptr(&f->t, bdata(&b, 4)), want, sizeof(want));
+	file_read(f->path, 72 * 512, want, sizeof(want));
+	assert_memory_equal(vt_ptr(&f->t, bdata(&b, 4)), want, sizeof(want));
+}
+
+/* A run holds at most BLK_RUN_REQS requests; longer streams are split, none is lost. */
+static void test_merge_limit(void **state)
+{
+	struct bfix *f = *state;
+	vt_q_setup(&f->t, &f->q, 128); /* room for 40 chains of 3 descriptors */
+	vt_start(f->d, &f->q, 1, ~0ULL);
+	struct batch b;
+	batch_alloc(f, &b, 40);
+	for (int i = 0; i < 40; i++)
+		b.head[i] = post(f, b.hdr + 16 * i, VIRTIO_BLK_T_IN, (uint64_t)i, bdata(&b, i), 512,
+				 b.st + i);
+	vt_kick(f->d, 0);
+	expect_used(f, &b, 0, 40, 513, VIRTIO_BLK_S_OK);
+	assert_int_equal(merged(f), (BLK_RUN_REQS - 1) + (40 - BLK_RUN_REQS - 1));
+	uint8_t want[512];
+	for (int i = 0; i < 40; i += 13) {
+		file_read(f->path, i * 512ULL, want, sizeof(want));
+		assert_memory_equal(vt_ptr(&f->t, bdata(&b, i)), want, sizeof(want));
+	}
+}
+
+/* If the merged transfer fails, each request is retried alone: only the requests whose own
+ * range fails get IOERR (here: the file shrank under the device, past its last 8 KiB). */
+static void test_merged_read_failure(void **state)
+{
+	struct bfix *f = *state;
+	vt_start(f->d, &f->q, 1, ~0ULL);
+	assert_int_equal(truncate(f->path, DISK - 8192), 0);
+	struct batch b;
+	batch_alloc(f, &b, 4);
+	for (int i = 0; i < 4; i++)
+		b.head[i] = post(f, b.hdr + 16 * i, VIRTIO_BLK_T_IN, DISK / 512 - 32 + 8 * i,
+				 bdata(&b, i), 4096, b.st + i);
+	vt_kick(f->d, 0);
+	expect_used(f, &b, 0, 2, 4097, VIRTIO_BLK_S_OK);
+	expect_used(f, &b, 2, 2, 1, VIRTIO_BLK_S_IOERR);
+	uint8_t want[4096];
+	file_read(f->path, DISK - 12288, want, sizeof(want));
+	assert_memory_equal(vt_ptr(&f->t, bdata(&b, 1)), want, sizeof(want));
+	assert_false(vt_rd(f->d, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -340,6 +487,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_bad_ranges, setup_rw, teardown),
 	    cmocka_unit_test_setup_teardown(test_path_swap, setup_rw, teardown),
 	    cmocka_unit_test_setup_teardown(test_save_restore, setup_rw, teardown),
+	    cmocka_unit_test_setup_teardown(test_merged_reads, setup_rw, teardown),
+	    cmocka_unit_test_setup_teardown(test_merge_boundaries, setup_rw, teardown),
+	    cmocka_unit_test_setup_teardown(test_merge_limit, setup_rw, teardown),
+	    cmocka_unit_test_setup_teardown(test_merged_read_failure, setup_rw, teardown),
 	    cmocka_unit_test_setup_teardown(test_async_engine, setup_async, teardown),
 	    cmocka_unit_test(test_async_engine_evloop),
 	};

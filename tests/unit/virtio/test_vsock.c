@@ -21,7 +21,7 @@ struct sfix {
 	uint64_t rx[16];
 };
 
-static int setup(void **state)
+static struct sfix *fix_new(void)
 {
 	struct sfix *f = calloc(1, sizeof(*f));
 	vt_init(&f->t);
@@ -35,6 +35,19 @@ static int setup(void **state)
 	for (int i = 0; i < 3; i++)
 		vt_q_setup(&f->t, &f->q[i], 32);
 	vt_start(f->d, f->q, 3, ~0ULL);
+	return f;
+}
+
+/* No RX buffers posted: the test posts its own layout. */
+static int setup_norx(void **state)
+{
+	*state = fix_new();
+	return 0;
+}
+
+static int setup(void **state)
+{
+	struct sfix *f = fix_new();
 	for (int i = 0; i < 16; i++) {
 		f->rx[i] = vt_alloc(&f->t, RXBUF, 8);
 		struct vt_buf b[] = {{f->rx[i], RXBUF, true}};
@@ -82,10 +95,11 @@ static bool rx_next(struct sfix *f, struct vsock_hdr *h, void *data, size_t cap)
 	return true;
 }
 
-static void tx_send(struct sfix *f, uint32_t src_port, uint32_t dst_port, uint16_t op,
-		    uint32_t flags, const void *data, uint32_t len)
+/* A 44-byte guest TX header in guest memory (payload len, our buf_alloc 64 KiB). */
+static uint64_t tx_hdr(struct sfix *f, uint32_t src_port, uint32_t dst_port, uint16_t op,
+		       uint32_t flags, uint32_t len)
 {
-	uint64_t buf = vt_alloc(&f->t, VSOCK_HDR_LEN + len + 1, 8);
+	uint64_t buf = vt_alloc(&f->t, VSOCK_HDR_LEN, 8);
 	uint8_t *p = vt_ptr(&f->t, buf);
 	uint64_t cids[2] = {3, 2};
 	uint32_t ports[3] = {src_port, dst_port, len};
@@ -95,13 +109,27 @@ static void tx_send(struct sfix *f, uint32_t src_port, uint32_t dst_port, uint16
 	memcpy(p + 16, ports, 12);
 	memcpy(p + 28, to, 4);
 	memcpy(p + 32, cr, 12);
-	if (len)
-		memcpy(p + VSOCK_HDR_LEN, data, len);
-	struct vt_buf b[] = {{buf, VSOCK_HDR_LEN, false}, {buf + VSOCK_HDR_LEN, len, false}};
-	vt_add(&f->t, &f->q[1], b, len ? 2 : 1);
+	return buf;
+}
+
+/* Post a TX chain (b[0] is the header), kick, and check the device consumed it. */
+static void tx_chain(struct sfix *f, const struct vt_buf *b, int n)
+{
+	vt_add(&f->t, &f->q[1], b, n);
 	vt_kick(f->d, 1);
 	uint32_t id, ulen;
 	assert_true(vt_used(&f->t, &f->q[1], &id, &ulen));
+}
+
+static void tx_send(struct sfix *f, uint32_t src_port, uint32_t dst_port, uint16_t op,
+		    uint32_t flags, const void *data, uint32_t len)
+{
+	uint64_t buf = vt_alloc(&f->t, len + 1, 8);
+	if (len)
+		memcpy(vt_ptr(&f->t, buf), data, len);
+	struct vt_buf b[] = {{tx_hdr(f, src_port, dst_port, op, flags, len), VSOCK_HDR_LEN, false},
+			     {buf, len, false}};
+	tx_chain(f, b, len ? 2 : 1);
 }
 
 static int host_connect(struct sfix *f)
@@ -268,6 +296,188 @@ static void test_restore_sends_transport_reset(void **state)
 	close(fd);
 }
 
+/* Guest-initiated connection on port 1234 from guest port 999; returns the host's accepted
+ * fd, *lfd_out the listener. Needs one RX buffer posted for the RESPONSE. */
+static int guest_connect(struct sfix *f, int *lfd_out)
+{
+	char lpath[100];
+	snprintf(lpath, sizeof(lpath), "%s_1234", f->path);
+	unlink(lpath);
+	int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", lpath);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 4), 0);
+	tx_send(f, 999, 1234, VSOCK_OP_REQUEST, 0, NULL, 0);
+	int afd = accept(lfd, NULL, NULL);
+	assert_true(afd >= 0);
+	unlink(lpath);
+	*lfd_out = lfd;
+	return afd;
+}
+
+static struct vconn *dev_conn(struct sfix *f, uint32_t guest_port)
+{
+	struct vvsock *v = (struct vvsock *)f->d->priv;
+	for (int i = 0; i < VSOCK_MAX_CONNS; i++)
+		if (v->conn[i].state == VCONN_ESTABLISHED && v->conn[i].guest_port == guest_port)
+			return &v->conn[i];
+	return NULL;
+}
+
+static uint8_t pat(size_t i)
+{
+	return (uint8_t)(i * 7 + i / 251);
+}
+
+/* The socket takes only part of each packet (tiny SO_SNDBUF): the remainder waits in the
+ * pending buffer, fwd_cnt counts only accepted bytes, EPOLLOUT flushes it in order. */
+static void test_tx_partial_write_keeps_remainder(void **state)
+{
+	struct sfix *f = *state;
+	int lfd, afd = guest_connect(f, &lfd);
+	struct vconn *c = dev_conn(f, 999);
+	assert_non_null(c);
+	int one = 1;
+	assert_int_equal(setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &one, sizeof(one)), 0);
+	enum { PKT = 65536, NPKT = 3, TOTAL = PKT * NPKT };
+	static uint8_t want[TOTAL], got[TOTAL];
+	for (size_t i = 0; i < TOTAL; i++)
+		want[i] = pat(i);
+	for (int k = 0; k < NPKT; k++) {
+		tx_send(f, 999, 1234, VSOCK_OP_RW, 0, want + k * PKT, PKT);
+		assert_true(c->pend_len > 0);
+		assert_true(c->watch_out); /* EPOLLOUT watched only while data is pending */
+		assert_int_equal(c->fwd_cnt + c->pend_len, (uint32_t)(k + 1) * PKT);
+	}
+	uint32_t accepted = c->fwd_cnt;
+	assert_true(accepted < TOTAL);
+	struct vsock_hdr h;
+	while (rx_next(f, &h, NULL, 0))
+		assert_true(h.fwd_cnt <= accepted); /* never advertise bytes still pending */
+	/* The host drains the socket but no EPOLLOUT is processed: a CREDIT_REQUEST from the guest
+	 * retries the pending data and answers with the new fwd_cnt. */
+	size_t have = 0;
+	for (ssize_t r; (r = recv(afd, got + have, TOTAL - have, MSG_DONTWAIT)) > 0;)
+		have += (size_t)r;
+	tx_send(f, 999, 1234, VSOCK_OP_CREDIT_REQUEST, 0, NULL, 0);
+	assert_true(c->fwd_cnt > accepted);
+	assert_int_equal(c->fwd_cnt + c->pend_len, TOTAL);
+	uint32_t answered = 0;
+	while (rx_next(f, &h, NULL, 0))
+		if (h.op == VSOCK_OP_CREDIT_UPDATE)
+			answered = h.fwd_cnt;
+	assert_int_equal(answered, c->fwd_cnt);
+	for (int it = 0; it < 10000 && have < TOTAL; it++) {
+		ssize_t r = recv(afd, got + have, TOTAL - have, MSG_DONTWAIT);
+		if (r > 0)
+			have += (size_t)r;
+		evloop_run_once(f->loop, 1);
+	}
+	assert_int_equal(have, TOTAL);
+	assert_memory_equal(got, want, TOTAL);
+	assert_int_equal(c->pend_len, 0);
+	assert_false(c->watch_out);
+	assert_int_equal(c->fwd_cnt, TOTAL);
+	uint32_t told = answered;
+	while (rx_next(f, &h, NULL, 0))
+		if (h.op == VSOCK_OP_CREDIT_UPDATE)
+			told = h.fwd_cnt;
+	assert_true(told >= accepted && told <= TOTAL);
+	close(afd);
+	close(lfd);
+}
+
+/* A payload split over several descriptors reaches the socket intact; a header whose len
+ * exceeds the chain is dropped; a payload outside guest RAM sets NEEDS_RESET. */
+static void test_tx_hostile_chains(void **state)
+{
+	struct sfix *f = *state;
+	int lfd, afd = guest_connect(f, &lfd);
+	uint64_t d = vt_alloc(&f->t, 300, 8);
+	for (int i = 0; i < 300; i++)
+		((uint8_t *)vt_ptr(&f->t, d))[i] = pat((size_t)i);
+	struct vt_buf split[] = {{tx_hdr(f, 999, 1234, VSOCK_OP_RW, 0, 300), VSOCK_HDR_LEN, false},
+				 {d, 1, false},
+				 {d + 1, 199, false},
+				 {d + 200, 100, false}};
+	tx_chain(f, split, 4);
+	uint8_t got[400];
+	assert_int_equal(recv(afd, got, sizeof(got), MSG_DONTWAIT), 300);
+	assert_memory_equal(got, vt_ptr(&f->t, d), 300);
+	assert_false(dev_conn(f, 999)->watch_out); /* all accepted: no EPOLLOUT wake-ups */
+	struct vt_buf shortp[] = {{tx_hdr(f, 999, 1234, VSOCK_OP_RW, 0, 200), VSOCK_HDR_LEN, false},
+				  {d, 100, false}};
+	tx_chain(f, shortp, 2);
+	assert_int_equal(recv(afd, got, sizeof(got), MSG_DONTWAIT), -1);
+	assert_non_null(dev_conn(f, 999));
+	assert_false(vt_rd(f->d, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+	struct vt_buf outside[] = {{tx_hdr(f, 999, 1234, VSOCK_OP_RW, 0, 64), VSOCK_HDR_LEN, false},
+				   {VT_MEM - 32, 64, false}};
+	vt_add(&f->t, &f->q[1], outside, 2);
+	vt_kick(f->d, 1);
+	assert_true(vt_rd(f->d, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+	assert_int_equal(recv(afd, got, sizeof(got), MSG_DONTWAIT), -1);
+	close(afd);
+	close(lfd);
+}
+
+static void rx_post(struct sfix *f, const struct vt_buf *b, int n)
+{
+	vt_add(&f->t, &f->q[0], b, n);
+	vt_kick(f->d, 0);
+}
+
+/* Host data is read straight into RX chains split over several descriptors (header alone in
+ * the first); a header-only buffer at the ring head stalls data without hanging the device. */
+static void test_rx_split_buffers(void **state)
+{
+	struct sfix *f = *state;
+	struct vt_buf resp[] = {{vt_alloc(&f->t, RXBUF, 8), RXBUF, true}};
+	rx_post(f, resp, 1);
+	int lfd, afd = guest_connect(f, &lfd);
+	uint32_t id, len;
+	assert_true(vt_used(&f->t, &f->q[0], &id, &len)); /* the RESPONSE */
+	uint64_t hb[3], p1[3], p2[3];
+	for (int i = 0; i < 3; i++) {
+		hb[i] = vt_alloc(&f->t, VSOCK_HDR_LEN, 8);
+		p1[i] = vt_alloc(&f->t, 100, 8);
+		p2[i] = vt_alloc(&f->t, 1000, 8);
+		struct vt_buf b[] = {
+		    {hb[i], VSOCK_HDR_LEN, true}, {p1[i], 100, true}, {p2[i], 1000, true}};
+		rx_post(f, b, 3);
+	}
+	static uint8_t want[3000], got[3000];
+	for (size_t i = 0; i < sizeof(want); i++)
+		want[i] = pat(i);
+	assert_int_equal(write(afd, want, sizeof(want)), (ssize_t)sizeof(want));
+	pump(f);
+	size_t have = 0;
+	for (int i = 0; i < 3; i++) {
+		assert_true(vt_used(&f->t, &f->q[0], &id, &len));
+		struct vsock_hdr h;
+		vsock_hdr_decode(vt_ptr(&f->t, hb[i]), &h);
+		assert_int_equal(h.op, VSOCK_OP_RW);
+		assert_int_equal(len, VSOCK_HDR_LEN + h.len);
+		assert_true(h.len <= 1100);
+		uint32_t a = h.len < 100 ? h.len : 100;
+		memcpy(got + have, vt_ptr(&f->t, p1[i]), a);
+		memcpy(got + have + a, vt_ptr(&f->t, p2[i]), h.len - a);
+		have += h.len;
+	}
+	assert_int_equal(have, sizeof(want));
+	assert_memory_equal(got, want, sizeof(want));
+	/* Header-only buffer: no room for data, nothing delivered, no hang, no reset. */
+	struct vt_buf tiny[] = {{vt_alloc(&f->t, VSOCK_HDR_LEN, 8), VSOCK_HDR_LEN, true}};
+	rx_post(f, tiny, 1);
+	assert_int_equal(write(afd, "more", 4), 4);
+	pump(f);
+	assert_false(vt_used(&f->t, &f->q[0], &id, &len));
+	assert_false(vt_rd(f->d, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+	close(afd);
+	close(lfd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -277,6 +487,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_guest_initiated, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unknown_and_credit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_restore_sends_transport_reset, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tx_partial_write_keeps_remainder, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tx_hostile_chains, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rx_split_buffers, setup_norx, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
