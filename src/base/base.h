@@ -86,6 +86,9 @@ void evloop_destroy(struct evloop *l);
 /* Watch fd for events (EPOLLIN etc.). Returns 0 or -errno. VMM thread only. */
 int evloop_add(struct evloop *l, int fd, uint32_t events, evloop_cb cb, void *arg);
 int evloop_del(struct evloop *l, int fd);
+/* Change the events watched on fd (same callback and slot; readiness is re-evaluated, so an
+ * edge that is already due is reported). 0, -ENOENT if fd is not watched, or -errno. */
+int evloop_mod(struct evloop *l, int fd, uint32_t events);
 /* Run one round, waiting at most timeout_ms (-1 forever). Returns number dispatched or -errno. */
 int evloop_run_once(struct evloop *l, int timeout_ms);
 

@@ -60,6 +60,17 @@ int evloop_add(struct evloop *l, int fd, uint32_t events, evloop_cb cb, void *ar
 	return -ENOSPC;
 }
 
+int evloop_mod(struct evloop *l, int fd, uint32_t events)
+{
+	for (int i = 0; i < EVLOOP_MAX; i++) {
+		if (l->e[i].fd != fd)
+			continue;
+		struct epoll_event ev = {.events = events, .data.u32 = (uint32_t)i};
+		return epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 ? -errno : 0;
+	}
+	return -ENOENT;
+}
+
 int evloop_del(struct evloop *l, int fd)
 {
 	for (int i = 0; i < EVLOOP_MAX; i++) {

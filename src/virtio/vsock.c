@@ -131,10 +131,8 @@ int vsock_conn_watch_out(struct vvsock *v, struct vconn *c, bool out)
 	c->watch_out = out;
 	if (!v->vd.env.loop)
 		return 0;
-	/* Re-adding re-evaluates readiness, so no edge is lost in between. */
-	evloop_del(v->vd.env.loop, c->fd);
-	return evloop_add(v->vd.env.loop, c->fd, EPOLLIN | EPOLLET | (out ? EPOLLOUT : 0), conn_cb,
-			  c);
+	/* EPOLL_CTL_MOD re-evaluates readiness, so no edge is lost in between. */
+	return evloop_mod(v->vd.env.loop, c->fd, EPOLLIN | EPOLLET | (out ? EPOLLOUT : 0));
 }
 
 /* Credit the guest still grants us for host->guest data. */

@@ -404,14 +404,11 @@ static int load_with_mmds(const struct snap_load_req *r, struct evloop *loop, vm
 			  void *ctx, struct vmm **out, struct vm_config *cfg_out,
 			  struct snap_error *e)
 {
-	cfg_out->boot.set = true;
-	snprintf(cfg_out->boot.kernel_image_path, sizeof(cfg_out->boot.kernel_image_path), "/k");
-	cfg_out->machine.vcpu_count = 1;
 	cfg_out->n_nets = 1;
 	snprintf(cfg_out->nets[0].iface_id, sizeof(cfg_out->nets[0].iface_id), "eth0");
 	assert_non_null(r->mmds_json_out);
 	*r->mmds_json_out = mmds_saved ? strdup(mmds_saved) : NULL;
-	return api_vmm_ops_fake.boot(cfg_out, loop, fn, ctx, out, NULL, 0);
+	return load_with_boot(r, loop, fn, ctx, out, cfg_out, e);
 }
 
 static void test_mmds_in_snapshots(void **state)

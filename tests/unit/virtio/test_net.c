@@ -24,22 +24,33 @@ struct nfix {
 
 static uint16_t setup_mtu; /* net_cfg.mtu of the next fixture */
 
-static int setup_cfg(void **state, const struct rate_limiter_cfg *tx)
+/* f->d: eth0 (tap0, 06:00:ac:10:00:02) over a socketpair whose other end is f->peer. */
+static void dev_new(struct nfix *f, const struct rate_limiter_cfg *tx, uint16_t mtu)
 {
-	struct nfix *f = calloc(1, sizeof(*f));
-	vt_init(&f->t);
 	int sv[2];
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv), 0);
 	f->peer = sv[1];
-	struct net_cfg c = {.has_mac = true, .guest_mac = {0x06, 0, 0xac, 0x10, 0, 2}};
+	struct net_cfg c = {.has_mac = true, .guest_mac = {0x06, 0, 0xac, 0x10, 0, 2}, .mtu = mtu};
 	snprintf(c.iface_id, sizeof(c.iface_id), "eth0");
 	snprintf(c.host_dev_name, sizeof(c.host_dev_name), "tap0");
 	if (tx)
 		c.tx_rate_limiter = *tx;
-	c.mtu = setup_mtu;
-	setup_mtu = 0;
 	struct virtio_env env = vt_env(&f->t);
 	assert_int_equal(virtio_net_create_fd(&env, &c, sv[0], VIRTIO_MMIO_BASE, 6, &f->d), 0);
+}
+
+static void dev_free(struct nfix *f)
+{
+	f->d->ops->destroy(f->d);
+	close(f->peer);
+}
+
+static int setup_cfg(void **state, const struct rate_limiter_cfg *tx)
+{
+	struct nfix *f = calloc(1, sizeof(*f));
+	vt_init(&f->t);
+	dev_new(f, tx, setup_mtu);
+	setup_mtu = 0;
 	vt_q_setup(&f->t, &f->q[0], 32);
 	vt_q_setup(&f->t, &f->q[1], 32);
 	*state = f;
@@ -60,8 +71,7 @@ static int setup_limited(void **state)
 static int teardown(void **state)
 {
 	struct nfix *f = *state;
-	f->d->ops->destroy(f->d);
-	close(f->peer);
+	dev_free(f);
 	vt_fini(&f->t);
 	free(f);
 	return 0;
@@ -112,27 +122,16 @@ static void test_mtu_offered_and_restored(void **state)
 	struct vdev *vd = vdev_from_dev(f->d, VIRTIO_KIND_NET);
 	assert_non_null(vd);
 	assert_int_equal(vdev_save(vd, &w), 0);
-	f->d->ops->destroy(f->d);
-	close(f->peer);
-	int sv[2];
-	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv), 0);
-	f->peer = sv[1];
-	struct net_cfg c = {.has_mac = true, .guest_mac = {0x06, 0, 0xac, 0x10, 0, 2}};
-	snprintf(c.iface_id, sizeof(c.iface_id), "eth0");
-	snprintf(c.host_dev_name, sizeof(c.host_dev_name), "tap0");
-	struct virtio_env env = vt_env(&f->t);
-	assert_int_equal(virtio_net_create_fd(&env, &c, sv[0], VIRTIO_MMIO_BASE, 6, &f->d), 0);
+	dev_free(f);
+	dev_new(f, NULL, 0);
 	assert_int_equal(cfg_mtu(f->d), 0);
 	assert_int_equal(f->d->ops->restore(f->d, w.buf, w.len), 0);
 	assert_int_equal(cfg_mtu(f->d), 1400);
 	vt_wr(f->d, VIRTIO_MMIO_DEV_FEATURES_SEL, 0);
 	assert_true(vt_rd(f->d, VIRTIO_MMIO_DEV_FEATURES) & F_MTU);
 	/* a state from before the field existed (2 bytes shorter) still restores, without it */
-	f->d->ops->destroy(f->d);
-	close(f->peer);
-	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv), 0);
-	f->peer = sv[1];
-	assert_int_equal(virtio_net_create_fd(&env, &c, sv[0], VIRTIO_MMIO_BASE, 6, &f->d), 0);
+	dev_free(f);
+	dev_new(f, NULL, 0);
 	assert_int_equal(f->d->ops->restore(f->d, w.buf, w.len - 2), 0);
 	assert_int_equal(cfg_mtu(f->d), 0);
 	free(w.buf);

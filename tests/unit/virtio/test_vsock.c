@@ -204,9 +204,10 @@ static void test_host_bad_command(void **state)
 	close(fd);
 }
 
-static void test_guest_initiated(void **state)
+/* Guest-initiated connection on port 1234 from guest port 999; returns the host's accepted
+ * fd, *lfd_out the listener. Needs one RX buffer posted for the RESPONSE. */
+static int guest_connect(struct sfix *f, int *lfd_out)
 {
-	struct sfix *f = *state;
 	char lpath[100];
 	snprintf(lpath, sizeof(lpath), "%s_1234", f->path);
 	unlink(lpath);
@@ -216,13 +217,23 @@ static void test_guest_initiated(void **state)
 	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	assert_int_equal(listen(lfd, 4), 0);
 	tx_send(f, 999, 1234, VSOCK_OP_REQUEST, 0, NULL, 0);
+	int afd = accept(lfd, NULL, NULL);
+	assert_true(afd >= 0);
+	unlink(lpath);
+	*lfd_out = lfd;
+	return afd;
+}
+
+static void test_guest_initiated(void **state)
+{
+	struct sfix *f = *state;
+	int lfd;
+	int afd = guest_connect(f, &lfd);
 	struct vsock_hdr h;
 	assert_true(rx_next(f, &h, NULL, 0));
 	assert_int_equal(h.op, VSOCK_OP_RESPONSE);
 	assert_int_equal(h.src_port, 1234);
 	assert_int_equal(h.dst_port, 999);
-	int afd = accept(lfd, NULL, NULL);
-	assert_true(afd >= 0);
 	tx_send(f, 999, 1234, VSOCK_OP_RW, 0, "ping", 4);
 	char buf[8] = {0};
 	assert_int_equal(read(afd, buf, sizeof(buf)), 4);
@@ -239,7 +250,6 @@ static void test_guest_initiated(void **state)
 	assert_int_equal(h.op, VSOCK_OP_RST);
 	assert_int_equal(h.dst_port, 1000);
 	close(lfd);
-	unlink(lpath);
 }
 
 static void test_unknown_and_credit(void **state)
@@ -294,26 +304,6 @@ static void test_restore_sends_transport_reset(void **state)
 	assert_true(rx_next(f, &h, NULL, 0));
 	assert_int_equal(h.op, VSOCK_OP_REQUEST);
 	close(fd);
-}
-
-/* Guest-initiated connection on port 1234 from guest port 999; returns the host's accepted
- * fd, *lfd_out the listener. Needs one RX buffer posted for the RESPONSE. */
-static int guest_connect(struct sfix *f, int *lfd_out)
-{
-	char lpath[100];
-	snprintf(lpath, sizeof(lpath), "%s_1234", f->path);
-	unlink(lpath);
-	int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", lpath);
-	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(lfd, 4), 0);
-	tx_send(f, 999, 1234, VSOCK_OP_REQUEST, 0, NULL, 0);
-	int afd = accept(lfd, NULL, NULL);
-	assert_true(afd >= 0);
-	unlink(lpath);
-	*lfd_out = lfd;
-	return afd;
 }
 
 static struct vconn *dev_conn(struct sfix *f, uint32_t guest_port)
